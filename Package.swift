@@ -1,0 +1,210 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+    name: "token-service",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TokenCore", targets: ["TokenCore"]),
+        .library(name: "TokenClient", targets: ["TokenClient"]),
+        .executable(name: "tokend", targets: ["tokend"]),
+        .executable(name: "tokenctl", targets: ["tokenctl"]),
+        .executable(name: "tokenbench", targets: ["tokenbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // protoc-c's output for proto/token/v1/token.proto (tools/gen-proto).
+        .target(
+            name: "CTokenProto",
+            dependencies: ["CProtobufC"]
+        ),
+
+        // Swift value types of the wire contract and the frame codec.
+        .target(
+            name: "TokenWire",
+            dependencies: [
+                "CTokenProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // JWTs, keys, key ring, revocation set: no NIO, no protobuf.
+        .target(
+            name: "TokenCore",
+            dependencies: ["COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+        // The RPC runtime: server dispatch, authentication, client connection.
+        .target(
+            name: "TokenRPC",
+            dependencies: [
+                "TokenWire",
+                "TokenCore",
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The store protocol and the embedded durable store.
+        .target(
+            name: "TokenStore",
+            dependencies: [
+                "CSQLite",
+                "TokenCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The token service: the nine methods on top of a store.
+        .target(
+            name: "TokenServer",
+            dependencies: [
+                "TokenRPC",
+                "TokenStore",
+                "TokenCore",
+                "TokenWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What services embed: local verification, revocation mirror, typed client.
+        .target(
+            name: "TokenClient",
+            dependencies: [
+                "TokenRPC",
+                "TokenCore",
+                "TokenWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "tokend",
+            dependencies: [
+                "TokenServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tokenctl",
+            dependencies: [
+                "TokenClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tokenbench",
+            dependencies: [
+                "TokenCore",
+                "COpenSSL",
+                "TokenServer",
+                "TokenStore",
+                "TokenClient",
+                "TokenRPC",
+                "TokenWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // libFuzzer entry point for the frame + envelope decoder (see README).
+        .executableTarget(
+            name: "FrameFuzzer",
+            dependencies: [
+                "TokenWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "TokenTestSupport",
+            dependencies: [
+                "TokenCore",
+                "TokenWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenWireTests",
+            dependencies: [
+                "TokenWire",
+                "TokenTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenCoreTests",
+            dependencies: ["TokenCore", "TokenTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenRPCTests",
+            dependencies: [
+                "TokenRPC",
+                "TokenWire",
+                "TokenTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenStoreTests",
+            dependencies: ["TokenStore", "TokenTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenServerTests",
+            dependencies: [
+                "TokenServer",
+                "TokenClient",
+                "TokenRPC",
+                "TokenTestSupport",
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,171 @@
+import COpenSSL
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The configured callers: maps a presented API key to a `Caller`.
+///
+/// Keys are compared by their SHA-256 digests in constant time against every entry, so neither the
+/// matching entry nor the number of matching bytes shows in the timing.
+public struct CallerRegistry: Sendable {
+    /// The largest callers file accepted, in bytes.
+    public static let maxFileBytes = 1 << 20
+
+    private static let digestLength = 32
+
+    private let entries: [CallerEntry]
+
+    /// Creates a registry from entries.
+    /// - Parameter entries: the callers; an entry whose digest is not 32 bytes never matches.
+    public init(entries: [CallerEntry]) {
+        self.entries = entries
+    }
+
+    /// Loads a callers file: `{"callers": [{"name": …, "key_sha256": "<64 hex>", "roles": […]}]}`.
+    /// - Parameter path: the file's path.
+    /// - Throws: `RPCConfigurationError` when the file is unreadable, over `maxFileBytes`, not valid
+    ///   JSON of that shape, or holds bad hex, an unknown role, or a duplicate name or key.
+    public init(contentsOfFile path: String) throws(RPCConfigurationError) {
+        let bytes = try Self.readFile(path)
+        let file: CallersFile
+        do {
+            file = try JSONDecoder().decode(CallersFile.self, from: Data(bytes))
+        } catch {
+            throw .invalidCallersFile(path, reason: "not a JSON object with a \"callers\" array of callers")
+        }
+        var entries: [CallerEntry] = []
+        var names: Set<String> = []
+        var digests: Set<[UInt8]> = []
+        for (index, caller) in file.callers.enumerated() {
+            guard !caller.name.isEmpty else {
+                throw .invalidCallersFile(path, reason: "caller \(index) has an empty name")
+            }
+            guard let digest = Self.decodeHex(caller.keySHA256), digest.count == Self.digestLength else {
+                throw .invalidCallersFile(path, reason: "caller \"\(caller.name)\": key_sha256 must be 64 hex digits")
+            }
+            var roles: Set<Role> = []
+            for name in caller.roles {
+                guard let role = Role(rawValue: name) else {
+                    throw .invalidCallersFile(path, reason: "caller \"\(caller.name)\": unknown role \"\(name)\"")
+                }
+                roles.insert(role)
+            }
+            guard names.insert(caller.name).inserted else {
+                throw .invalidCallersFile(path, reason: "duplicate caller name \"\(caller.name)\"")
+            }
+            guard digests.insert(digest).inserted else {
+                throw .invalidCallersFile(path, reason: "caller \"\(caller.name)\" repeats another caller's key")
+            }
+            entries.append(CallerEntry(name: caller.name, keySHA256: digest, roles: roles))
+        }
+        self.init(entries: entries)
+    }
+
+    /// The caller whose key is `credential`.
+    /// - Parameter credential: the presented API key.
+    /// - Returns: the caller, or nil when the credential is empty or matches no entry.
+    public func authenticate(credential: String) -> Caller? {
+        guard !credential.isEmpty, let digest = Self.sha256(credential) else { return nil }
+        var match: CallerEntry?
+        for entry in entries where entry.keySHA256.count == Self.digestLength {
+            let equal = digest.withUnsafeBytes { presented in
+                entry.keySHA256.withUnsafeBytes { stored in
+                    CRYPTO_memcmp(presented.baseAddress, stored.baseAddress, Self.digestLength) == 0
+                }
+            }
+            if equal, match == nil {
+                match = entry
+            }
+        }
+        return match.map { Caller(name: $0.name, roles: $0.roles) }
+    }
+
+    /// The SHA-256 digest of the credential's UTF-8 bytes, through OpenSSL's EVP interface.
+    private static func sha256(_ credential: String) -> [UInt8]? {
+        var digest = [UInt8](repeating: 0, count: digestLength)
+        var credential = credential
+        var length: UInt32 = 0
+        let status = credential.withUTF8 { input in
+            digest.withUnsafeMutableBytes { output in
+                EVP_Digest(
+                    input.baseAddress,
+                    input.count,
+                    output.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    &length,
+                    EVP_sha256(),
+                    nil
+                )
+            }
+        }
+        guard status == 1, length == digestLength else { return nil }
+        return digest
+    }
+
+    private static func decodeHex(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// Reads at most `maxFileBytes` of a file; larger files are rejected.
+    private static func readFile(_ path: String) throws(RPCConfigurationError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadableFile(path, errno: errno) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadableFile(path, errno: errno)
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+            guard bytes.count <= maxFileBytes else { throw .fileTooLarge(path, limit: maxFileBytes) }
+        }
+    }
+}
+
+/// The JSON shape of a callers file.
+private struct CallersFile: Decodable {
+    struct Entry: Decodable {
+        enum CodingKeys: String, CodingKey {
+            case name
+            case keySHA256 = "key_sha256"
+            case roles
+        }
+
+        var name: String
+        var keySHA256: String
+        var roles: [String]
+    }
+
+    var callers: [Entry]
+}

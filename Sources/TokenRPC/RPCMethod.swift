@@ -1,0 +1,113 @@
+import TokenWire
+
+/// Queues one serialized message of a stream, or throws when the stream has ended.
+typealias RPCStreamSend = @Sendable ([UInt8]) async throws(RPCError) -> Void
+
+/// A method the server serves: its full name, the role it needs and its handler.
+public struct RPCMethod: Sendable {
+    /// A handler working on serialized messages.
+    enum Handler: Sendable {
+        case unary(@Sendable ([UInt8], RPCContext) async throws -> [UInt8])
+        case synchronousUnary(@Sendable ([UInt8], RPCContext) throws -> [UInt8])
+        case serverStreaming(@Sendable ([UInt8], RPCContext, @escaping RPCStreamSend) async throws -> Void)
+    }
+
+    /// The full method name, e.g. `/token.v1.TokenService/Issue`.
+    public let fullName: String
+    /// The role a caller needs; nil for methods open to all.
+    public let role: Role?
+    let handler: Handler
+
+    private init(fullName: String, role: Role?, handler: Handler) {
+        self.fullName = fullName
+        self.role = role
+        self.handler = handler
+    }
+
+    /// A method answering one response per request.
+    /// - Parameters:
+    ///   - fullName: the full method name.
+    ///   - role: the role a caller needs, or nil when the method is open to all.
+    ///   - request: the request message type (a payload that does not parse is INVALID_ARGUMENT).
+    ///   - handler: answers the request; throwing `RPCError` answers its code, any other error
+    ///     answers INTERNAL.
+    /// - Returns: the method.
+    public static func unary<Request: WireMessage, Response: WireMessage>(
+        _ fullName: String,
+        role: Role?,
+        request: Request.Type,
+        handler: @escaping @Sendable (Request, RPCContext) async throws -> Response
+    ) -> RPCMethod {
+        RPCMethod(
+            fullName: fullName,
+            role: role,
+            handler: .unary { payload, context in
+                let request = try decode(Request.self, from: payload)
+                return try await handler(request, context).serializedBytes()
+            }
+        )
+    }
+
+    /// A unary method whose handler is short, synchronous CPU work that never blocks or waits (a
+    /// signature check, a lookup in memory). It runs on the connection's event loop as soon as the
+    /// request is read, which saves two thread hops per call; anything that does I/O or waits
+    /// belongs in `unary`.
+    /// - Parameters:
+    ///   - fullName: the full method name.
+    ///   - role: the role a caller needs, or nil when the method is open to all.
+    ///   - request: the request message type (a payload that does not parse is INVALID_ARGUMENT).
+    ///   - handler: answers the request; throwing `RPCError` answers its code, any other error
+    ///     answers INTERNAL.
+    /// - Returns: the method.
+    public static func synchronousUnary<Request: WireMessage, Response: WireMessage>(
+        _ fullName: String,
+        role: Role?,
+        request: Request.Type,
+        handler: @escaping @Sendable (Request, RPCContext) throws -> Response
+    ) -> RPCMethod {
+        RPCMethod(
+            fullName: fullName,
+            role: role,
+            handler: .synchronousUnary { payload, context in
+                let request = try decode(Request.self, from: payload)
+                return try handler(request, context).serializedBytes()
+            }
+        )
+    }
+
+    /// A method answering a stream of responses to one request.
+    /// - Parameters:
+    ///   - fullName: the full method name.
+    ///   - role: the role a caller needs, or nil when the method is open to all.
+    ///   - request: the request message type (a payload that does not parse is INVALID_ARGUMENT).
+    ///   - response: the type of the stream's messages.
+    ///   - handler: writes the stream; returning ends it with OK, throwing `RPCError` ends it with
+    ///     that code, any other error with INTERNAL.
+    /// - Returns: the method.
+    public static func serverStreaming<Request: WireMessage, Response: WireMessage>(
+        _ fullName: String,
+        role: Role?,
+        request: Request.Type,
+        response: Response.Type,
+        handler: @escaping @Sendable (Request, RPCContext, RPCStreamWriter<Response>) async throws -> Void
+    ) -> RPCMethod {
+        RPCMethod(
+            fullName: fullName,
+            role: role,
+            handler: .serverStreaming { payload, context, send in
+                let request = try decode(Request.self, from: payload)
+                try await handler(request, context, RPCStreamWriter<Response>(send: send))
+            }
+        )
+    }
+
+    private static func decode<Request: WireMessage>(_ type: Request.Type, from payload: [UInt8]) throws(RPCError)
+        -> Request
+    {
+        do {
+            return try Request(serializedBytes: payload)
+        } catch {
+            throw .invalidArgument("payload: \(error)")
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import TokenWire
+
+/// Serves `RPCMethod`s over TCP with the framing and envelope of the wire contract.
+///
+/// Run it in a `ServiceGroup`: graceful shutdown (e.g. on SIGTERM) stops accepting, ends streams
+/// with UNAVAILABLE, lets unary calls in flight finish, then closes every connection. Cancelling
+/// `run()` closes everything at once.
+public actor RPCServer: Service {
+    private let configuration: RPCServerConfiguration
+    private let shared: RPCServerShared
+    private let group: any EventLoopGroup
+    private let connections = RPCServerConnections()
+    private var boundAddress: (host: String, port: Int)?
+    private var bindFailure: (any Error)?
+    private var addressWaiters: [CheckedContinuation<(host: String, port: Int), any Error>] = []
+
+    /// Creates a server.
+    /// - Parameters:
+    ///   - configuration: address, limits and timeouts.
+    ///   - methods: the methods served (a later method with the same name replaces an earlier one).
+    ///   - callers: the callers allowed to authenticate.
+    ///   - logger: receives one line per finished call and connection events; never credentials or payloads.
+    ///   - eventLoopGroup: the event loops serving the connections.
+    public init(
+        configuration: RPCServerConfiguration = .init(),
+        methods: [RPCMethod],
+        callers: CallerRegistry,
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.shared = RPCServerShared(configuration: configuration, methods: methods, callers: callers, logger: logger)
+        self.group = eventLoopGroup
+    }
+
+    /// Listens and serves until graceful shutdown or cancellation.
+    /// - Throws: when the address cannot be bound.
+    public func run() async throws {
+        let shared = self.shared
+        let connections = self.connections
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let decoder = FrameDecoder(maxFrameLength: shared.configuration.maxFrameBytes)
+                    let handler = RPCServerConnectionHandler(shared: shared, decoder: decoder)
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    connections.add(channel, handler: handler)
+                }
+            }
+        let listener: any Channel
+        do {
+            listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            bindFailure = error
+            resumeAddressWaiters()
+            throw error
+        }
+        boundAddress = (listener.localAddress?.ipAddress ?? configuration.host, listener.localAddress?.port ?? 0)
+        resumeAddressWaiters()
+        shared.logger.info("listening", metadata: ["address": "\(listener.localAddress.map { "\($0)" } ?? "?")"])
+
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                try? await listener.closeFuture.get()
+            } onCancel: {
+                listener.close(promise: nil)
+            }
+        } onGracefulShutdown: {
+            listener.close(promise: nil)
+        }
+
+        if Task.isCancelled {
+            connections.closeAll()
+        } else {
+            shared.logger.info("shutting down: draining connections")
+            try? await connections.drainAll(on: group.next()).get()
+        }
+    }
+
+    /// The address the server listens on, once bound (useful with port 0).
+    /// - Returns: the host and the actual port.
+    /// - Throws: the bind error when the server could not listen.
+    public func listeningAddress() async throws -> (host: String, port: Int) {
+        if let boundAddress { return boundAddress }
+        if let bindFailure { throw bindFailure }
+        return try await withCheckedThrowingContinuation { addressWaiters.append($0) }
+    }
+
+    private func resumeAddressWaiters() {
+        let waiters = addressWaiters
+        addressWaiters.removeAll()
+        for waiter in waiters {
+            if let boundAddress {
+                waiter.resume(returning: boundAddress)
+            } else {
+                waiter.resume(throwing: bindFailure ?? RPCError.unavailable("server not listening"))
+            }
+        }
+    }
+}

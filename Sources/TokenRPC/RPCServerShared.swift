@@ -1,0 +1,65 @@
+import Logging
+import NIOCore
+import TokenWire
+
+/// What every connection of one server shares: configuration, methods, callers, logger.
+struct RPCServerShared: Sendable {
+    let configuration: RPCServerConfiguration
+    let methods: [String: RPCMethod]
+    let callers: CallerRegistry
+    let logger: Logger
+    let encoder: FrameEncoder
+
+    init(configuration: RPCServerConfiguration, methods: [RPCMethod], callers: CallerRegistry, logger: Logger) {
+        self.configuration = configuration
+        self.methods = Dictionary(methods.map { ($0.fullName, $0) }, uniquingKeysWith: { _, last in last })
+        self.callers = callers
+        self.logger = logger
+        self.encoder = FrameEncoder(maxFrameLength: configuration.maxResponseFrameBytes)
+    }
+
+    /// A response frame; a response over the frame limit becomes an INTERNAL error frame.
+    func frame(_ response: RpcResponse) -> ByteBuffer {
+        do {
+            return try encoder.encode(response, allocator: ByteBufferAllocator())
+        } catch {
+            logger.error("response too large", metadata: ["call_id": "\(response.callID)", "error": "\(error)"])
+            let replacement = RpcResponse(
+                callID: response.callID,
+                code: RPCError.Code.internalError.rawValue,
+                message: "response too large",
+                endOfStream: true
+            )
+            var buffer = ByteBuffer()
+            // An error frame without payload is far below any sensible limit.
+            try? FrameEncoder(maxFrameLength: Int(UInt32.max)).encode(replacement, into: &buffer)
+            return buffer
+        }
+    }
+
+    /// A final frame carrying `error`.
+    func frame(callID: UInt64, error: RPCError) -> ByteBuffer {
+        frame(RpcResponse(callID: callID, code: error.code.rawValue, message: error.message, endOfStream: true))
+    }
+
+    /// Logs one finished call: `.debug` when OK, `.notice` otherwise. Never logs credentials or payloads.
+    func logFinished(
+        callID: UInt64,
+        method: String,
+        caller: String?,
+        code: RPCError.Code,
+        since start: ContinuousClock.Instant
+    ) {
+        logger.log(
+            level: code == .ok ? .debug : .notice,
+            "call finished",
+            metadata: [
+                "call_id": "\(callID)",
+                "caller": "\(caller ?? "-")",
+                "method": "\(method)",
+                "code": "\(code)",
+                "duration": "\(ContinuousClock.now - start)",
+            ]
+        )
+    }
+}

@@ -1,0 +1,30 @@
+import TokenCore
+
+/// The form of refresh tokens: base64url of the session's 16-byte id followed by 32 random bytes
+/// (64 characters, 256 secret bits).
+///
+/// The store knows a token only by its lookup key: the session id's bytes followed by SHA-256 of the
+/// whole token. Session ids are time-ordered, so new keys append to the store's index instead of
+/// landing on random pages, and a token's value can never be recovered from what is stored.
+enum RefreshToken {
+    /// Length of a token's text.
+    static let textLength = 64
+
+    /// A fresh token for a session, and its lookup key.
+    /// - Throws: `TokenError` when the random generator fails or the id is not one of ours.
+    static func make(sessionID: String) throws -> (value: String, key: [UInt8]) {
+        guard let id = TokenID(sessionID) else {
+            throw TokenError.invalidArgument("session id \(sessionID) was not minted here")
+        }
+        let value = Base64URL.encode(id.bytes + (try SecureRandom.bytes(32)))
+        return (value, id.bytes + SHA256.hash(value.utf8))
+    }
+
+    /// The lookup key of a presented token; nil when the text cannot be one of ours.
+    static func lookupKey(of presented: String) -> [UInt8]? {
+        guard presented.utf8.count == textLength, let bytes = try? Base64URL.decode(presented), bytes.count == 48 else {
+            return nil
+        }
+        return Array(bytes[0..<16]) + SHA256.hash(presented.utf8)
+    }
+}

@@ -1,0 +1,179 @@
+import Logging
+import Synchronization
+import TokenCore
+import TokenStore
+
+/// The service's revocation state in memory and its fan-out to WatchRevocations streams.
+///
+/// Validate reads the in-memory `RevocationSet` only: it never touches the store. A revocation is
+/// applied here as soon as the store acknowledged it; a pump then reads what the store committed
+/// since the last fan-out, in `seq` order, and hands it to every watcher.
+final class RevocationHub: Sendable {
+    /// What a watcher's live stream carries.
+    enum Item: Sendable {
+        /// Newly stored events, in `seq` order.
+        case events([RevocationEvent])
+        /// Nothing new: time to tell the client it is current.
+        case heartbeat
+    }
+
+    /// One subscriber's live stream.
+    struct Subscription: Sendable {
+        let id: UInt64
+        let items: AsyncStream<Item>
+    }
+
+    private struct Watcher {
+        let continuation: AsyncStream<Item>.Continuation
+    }
+
+    private struct State {
+        var revocations = RevocationSet()
+        /// The highest seq handed to watchers.
+        var publishedSeq: UInt64 = 0
+        var watchers: [UInt64: Watcher] = [:]
+        var overflowed: Set<UInt64> = []
+        var nextWatcherID: UInt64 = 1
+    }
+
+    private let store: any TokenStore
+    private let queueLimit: Int
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let wakeUps: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    /// Loads the revocations in force from the store.
+    init(store: any TokenStore, now: Int64, queueLimit: Int, logger: Logger) async throws {
+        self.store = store
+        self.queueLimit = queueLimit
+        self.logger = logger
+        let snapshot = try await store.activeRevocations(now: now)
+        var initial = State()
+        for event in snapshot.events {
+            initial.revocations.apply(event)
+        }
+        initial.publishedSeq = snapshot.headSeq
+        state = Mutex(initial)
+        (wakeUps, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        logger.info("loaded revocations", metadata: ["count": "\(snapshot.events.count)", "head_seq": "\(snapshot.headSeq)"])
+    }
+
+    /// True when the token, its session or its subject is revoked.
+    func isRevoked(tokenID: String, sessionID: String, subject: String, issuedAt: Int64) -> Bool {
+        state.withLock { $0.revocations.isRevoked(tokenID: tokenID, sessionID: sessionID, subject: subject, issuedAt: issuedAt) }
+    }
+
+    /// The highest seq handed to watchers.
+    var publishedSeq: UInt64 {
+        state.withLock { $0.publishedSeq }
+    }
+
+    /// Applies an event the store has just acknowledged and schedules its fan-out.
+    func applyStored(_ event: RevocationEvent) {
+        state.withLock { $0.revocations.apply(event) }
+        wake.yield()
+    }
+
+    /// Registers a watcher. Its stream carries every event stored after this call (and possibly a
+    /// few before it: filter by seq) and heartbeats; it ends when the watcher falls too far behind.
+    func subscribe() -> Subscription {
+        let (items, continuation) = AsyncStream.makeStream(of: Item.self, bufferingPolicy: .bufferingOldest(queueLimit))
+        let id = state.withLock { state in
+            let id = state.nextWatcherID
+            state.nextWatcherID += 1
+            state.watchers[id] = Watcher(continuation: continuation)
+            return id
+        }
+        return Subscription(id: id, items: items)
+    }
+
+    /// Removes a watcher.
+    /// - Returns: true when it had been cut off for falling behind.
+    @discardableResult
+    func unsubscribe(_ id: UInt64) -> Bool {
+        let (watcher, overflowed) = state.withLock { state in
+            (state.watchers.removeValue(forKey: id), state.overflowed.remove(id) != nil)
+        }
+        watcher?.continuation.finish()
+        return overflowed
+    }
+
+    /// Drops revocations that can no longer cover a valid token.
+    func prune(now: Int64) {
+        state.withLock { $0.revocations.prune(now: now) }
+    }
+
+    /// Fans out stored events (whenever `applyStored` wakes it) and sends heartbeats, until cancelled.
+    func run(heartbeatInterval: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.pump() }
+            group.addTask { await self.beat(every: heartbeatInterval) }
+            await group.next()
+            group.cancelAll()
+        }
+        let watchers = state.withLock { state in
+            defer { state.watchers.removeAll() }
+            return Array(state.watchers.values)
+        }
+        for watcher in watchers {
+            watcher.continuation.finish()
+        }
+    }
+
+    private func pump() async {
+        for await _ in wakeUps {
+            await publishNewEvents()
+        }
+    }
+
+    private func publishNewEvents() async {
+        while !Task.isCancelled {
+            let after = state.withLock { $0.publishedSeq }
+            let events: [RevocationEvent]?
+            do {
+                events = try await store.revocationEvents(after: after, limit: 1_000)
+            } catch {
+                logger.warning("reading revocation events failed", metadata: ["error": "\(error)"])
+                return
+            }
+            guard let events, !events.isEmpty else { return }
+            send(.events(events)) { state in
+                for event in events {
+                    state.revocations.apply(event)
+                }
+                state.publishedSeq = max(state.publishedSeq, events.last?.seq ?? 0)
+            }
+        }
+    }
+
+    private func beat(every interval: Duration) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            send(.heartbeat) { _ in }
+        }
+    }
+
+    /// Hands `item` to every watcher; a watcher whose queue is full is cut off.
+    private func send(_ item: Item, updating update: (inout State) -> Void) {
+        let cutOff: [Watcher] = state.withLock { state in
+            update(&state)
+            var cutOff: [Watcher] = []
+            for (id, watcher) in state.watchers {
+                if case .dropped = watcher.continuation.yield(item) {
+                    state.overflowed.insert(id)
+                    state.watchers[id] = nil
+                    cutOff.append(watcher)
+                }
+            }
+            return cutOff
+        }
+        for watcher in cutOff {
+            watcher.continuation.finish()
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Logging
+import ServiceLifecycle
+import TokenCore
+import TokenRPC
+import TokenStore
+import TokenWire
+
+/// The token service: the nine methods of `token.v1.TokenService` on top of a `TokenStore`.
+///
+/// Register `methods` with an `RPCServer`, and run the service itself (a `Service`) in the same
+/// `ServiceGroup`: it fans out revocations, sends heartbeats, rotates keys on schedule and purges
+/// expired state.
+public final class TokenService: Service {
+    let configuration: TokenServiceConfiguration
+    let store: any TokenStore
+    let clock: any UnixClock
+    let logger: Logger
+    let keys: KeyRingManager
+    let revocations: RevocationHub
+    let verifier: TokenVerifier
+    let refreshes = RefreshCoalescer()
+
+    /// Opens the service on a store: loads (or creates) the key ring and the revocations in force.
+    /// - Parameters:
+    ///   - configuration: issuer, lifetimes, algorithm, schedules.
+    ///   - store: where state lives.
+    ///   - clock: the time source (a manual clock in tests).
+    ///   - logger: where the service logs; never tokens, keys or credentials.
+    /// - Throws: `TokenStoreError` when the store cannot be read, `TokenError` for unusable stored keys.
+    public init(
+        configuration: TokenServiceConfiguration,
+        store: any TokenStore,
+        clock: any UnixClock = SystemClock(),
+        logger: Logger
+    ) async throws {
+        self.configuration = configuration
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        let now = clock.now()
+        keys = try await KeyRingManager(store: store, configuration: configuration, now: now, logger: logger)
+        revocations = try await RevocationHub(
+            store: store,
+            now: now,
+            queueLimit: configuration.watcherQueueLimit,
+            logger: logger
+        )
+        verifier = TokenVerifier(issuer: configuration.issuer, leeway: configuration.leeway)
+    }
+
+    /// The handlers to register with an `RPCServer`.
+    public var methods: [RPCMethod] {
+        [
+            .unary(TokenServiceMethod.issue, role: .issue, request: IssueRequest.self) { request, context in
+                try await self.issue(request, context: context)
+            },
+            // Validate, GetKeys and Health are CPU work on memory: they run on the event loop.
+            .synchronousUnary(TokenServiceMethod.validate, role: .validate, request: ValidateRequest.self) { request, _ in
+                self.validate(request)
+            },
+            .unary(TokenServiceMethod.refresh, role: .refresh, request: RefreshRequest.self) { request, context in
+                try await self.refresh(request, context: context)
+            },
+            .unary(TokenServiceMethod.revoke, role: .revoke, request: RevokeRequest.self) { request, context in
+                try await self.revoke(request, context: context)
+            },
+            .synchronousUnary(TokenServiceMethod.getKeys, role: nil, request: GetKeysRequest.self) { _, _ in
+                self.keys.snapshot.getKeysResponse
+            },
+            .serverStreaming(
+                TokenServiceMethod.watchRevocations,
+                role: .validate,
+                request: WatchRevocationsRequest.self,
+                response: RevocationBatch.self
+            ) { request, context, writer in
+                try await self.watchRevocations(request, context: context, writer: writer)
+            },
+            .unary(TokenServiceMethod.listSessions, role: .admin, request: ListSessionsRequest.self) { request, _ in
+                try await self.listSessions(request)
+            },
+            .unary(TokenServiceMethod.rotateKeys, role: .admin, request: RotateKeysRequest.self) { _, _ in
+                RotateKeysResponse(keyID: try await self.storeCall { try await self.keys.rotate(now: self.clock.now()) })
+            },
+            .synchronousUnary(TokenServiceMethod.health, role: nil, request: HealthRequest.self) { _, _ in
+                HealthResponse(serving: true, store: self.store.kind, version: self.configuration.version)
+            },
+        ]
+    }
+
+    /// Runs the background work until cancelled or shut down gracefully, then closes the store.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await self.revocations.run(heartbeatInterval: self.configuration.heartbeatInterval)
+                }
+                group.addTask { await self.maintainPeriodically() }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        await store.close()
+    }
+
+    /// Runs one round of the periodic maintenance now: rotates an aged ACTIVE key, drops RETIRING
+    /// keys whose tokens have all expired, forgets expired revocations and purges expired rows.
+    public func maintain() async {
+        let now = clock.now()
+        do {
+            try await keys.maintain(now: now)
+        } catch {
+            logger.error("key maintenance failed", metadata: ["error": "\(error)"])
+        }
+        revocations.prune(now: now)
+        do {
+            try await store.purgeExpired(now: now)
+        } catch {
+            logger.warning("purging expired state failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func maintainPeriodically() async {
+        while !Task.isCancelled {
+            await maintain()
+            do {
+                try await Task.sleep(for: configuration.maintenanceInterval)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Runs a store operation, mapping store failures to the contract's codes: nothing that failed
+    /// to be stored is acknowledged.
+    func storeCall<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as RPCError {
+            throw error
+        } catch let error as TokenStoreError {
+            if error.isRejected {
+                throw RPCError(code: .invalidArgument, message: "\(error)")
+            }
+            logger.error("store call failed", metadata: ["error": "\(error)"])
+            throw error.isUnavailable
+                ? RPCError(code: .unavailable, message: "store unavailable")
+                : RPCError(code: .internalError, message: "store error")
+        }
+    }
+}

@@ -1,0 +1,460 @@
+import Logging
+import TokenCore
+
+/// The durable store of a single `tokend`: SQLite (WAL, `synchronous=FULL`) in `tokend.sqlite`
+/// under a data directory, and the private signing keys in `keys/<kid>.der`, readable by the owner
+/// only.
+///
+/// Writes go to one writer connection on its own thread, which commits every pending write in one
+/// transaction (group commit: one fsync for the batch) and acknowledges each only after the commit
+/// returned. Reads go to a reader connection on another thread and never wait for the writer.
+public final class EmbeddedTokenStore: TokenStore {
+    /// The most events one `revocationEvents` call returns, whatever its `limit`.
+    public static let maxEventsPerRead = 10_000
+    /// The most keys a key ring may hold.
+    public static let maxSigningKeys = 64
+    /// The longest revocation value or reason, and the longest refresh token hash, in bytes.
+    static let maxValueLength = 4_096
+    static let maxHashLength = 64
+
+    /// "embedded".
+    public let kind = "embedded"
+
+    private typealias ReadJob = @Sendable (SQLiteConnection) -> Void
+
+    private let writer: SQLiteWorker<any WriteJob>
+    private let reader: SQLiteWorker<ReadJob>
+    private let keyFiles: KeyFileDirectory
+    private let logger: Logger
+
+    /// Opens the store in `directory`, creating the directory (mode 0700), the database and its
+    /// schema on first use.
+    /// - Parameters:
+    ///   - directory: the data directory.
+    ///   - logger: where the store logs; it never logs keys or tokens.
+    /// - Throws: `unavailable` when the directory or database cannot be created, opened or
+    ///   written, `corrupt` when the database file is damaged.
+    public init(directory: String, logger: Logger) async throws(TokenStoreError) {
+        try KeyFileDirectory.createDirectory(directory)
+        let keyFiles = try KeyFileDirectory(path: directory + "/keys")
+        let path = directory + "/tokend.sqlite"
+        let writer = try await SQLiteWorker<any WriteJob>(
+            name: "store writer",
+            path: path,
+            busyTimeoutMilliseconds: StoreSchema.busyTimeoutMilliseconds,
+            setup: { database throws(TokenStoreError) in try StoreSchema.prepareWriter(database) },
+            process: { jobs, database in WriteBatch.commit(jobs, on: database, logger: logger) }
+        )
+        let reader: SQLiteWorker<ReadJob>
+        do {
+            reader = try await SQLiteWorker<ReadJob>(
+                name: "store reader",
+                path: path,
+                busyTimeoutMilliseconds: StoreSchema.busyTimeoutMilliseconds,
+                setup: { database throws(TokenStoreError) in try StoreSchema.prepareReader(database) },
+                process: { jobs, database in
+                    for job in jobs {
+                        job(database)
+                    }
+                }
+            )
+        } catch {
+            await writer.close()
+            throw error
+        }
+        self.writer = writer
+        self.reader = reader
+        self.keyFiles = keyFiles
+        self.logger = logger
+        logger.info("embedded store opened", metadata: ["directory": "\(directory)"])
+    }
+
+    // MARK: Keys
+
+    public func loadSigningKeys() async throws(TokenStoreError) -> [StoredSigningKey] {
+        let keyFiles = self.keyFiles
+        return try await read { database throws(TokenStoreError) in
+            // A key rotation deletes the files of dropped keys right after its commit: when a file
+            // is missing, read the (by then new) ring again before calling it an error.
+            var missing = ""
+            for _ in 0..<3 {
+                let ring = try database.query(
+                    "SELECT kid, algorithm, state, not_before, not_after FROM signing_keys ORDER BY position"
+                ) { row in
+                    StoredSigningKey(
+                        keyID: row.text(0), algorithm: row.text(1), state: row.text(2),
+                        notBefore: row.int64(3), notAfter: row.int64(4), privateKeyPKCS8: [])
+                }
+                var keys: [StoredSigningKey] = []
+                for var key in ring {
+                    guard KeyFileDirectory.isValidKeyID(key.keyID) else {
+                        throw .corrupt("a stored key id is not a valid file name")
+                    }
+                    guard let bytes = try keyFiles.readKey(key.keyID) else {
+                        missing = key.keyID
+                        break
+                    }
+                    key.privateKeyPKCS8 = bytes
+                    keys.append(key)
+                }
+                if keys.count == ring.count {
+                    return keys
+                }
+            }
+            throw .corrupt("the key file of \(missing) is missing")
+        }
+    }
+
+    public func saveSigningKeys(_ keys: [StoredSigningKey]) async throws(TokenStoreError) {
+        guard keys.count <= Self.maxSigningKeys else {
+            throw .rejected("a key ring holds at most \(Self.maxSigningKeys) keys")
+        }
+        var keyIDs = Set<String>()
+        for key in keys {
+            guard KeyFileDirectory.isValidKeyID(key.keyID) else {
+                throw .rejected("a key id must be 1 to 64 of A-Z a-z 0-9 _ -")
+            }
+            guard keyIDs.insert(key.keyID).inserted else { throw .rejected("duplicate key id \(key.keyID)") }
+            guard (1...KeyFileDirectory.maxKeyFileSize).contains(key.privateKeyPKCS8.count) else {
+                throw .rejected("the private key of \(key.keyID) is empty or too large")
+            }
+        }
+        let keyFiles = self.keyFiles
+        let logger = self.logger
+        try await write(
+            { database throws(TokenStoreError) in
+                // Files first: the metadata never names a key whose file is not on disk.
+                for key in keys where (try? keyFiles.readKey(key.keyID)) != key.privateKeyPKCS8 {
+                    try keyFiles.writeKey(key.keyID, bytes: key.privateKeyPKCS8)
+                }
+                try database.execute("DELETE FROM signing_keys")
+                for (position, key) in keys.enumerated() {
+                    try database.execute(
+                        """
+                        INSERT INTO signing_keys (kid, position, algorithm, state, not_before, not_after)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """,
+                        [
+                            .text(key.keyID), .integer(Int64(position)), .text(key.algorithm), .text(key.state),
+                            .integer(key.notBefore), .integer(key.notAfter),
+                        ])
+                }
+            },
+            afterCommit: { database in
+                // Deletes the files of keys the committed ring no longer names.
+                do throws(TokenStoreError) {
+                    let ring = try database.query("SELECT kid FROM signing_keys") { row in row.text(0) }
+                    try keyFiles.removeFiles(keeping: Set(ring))
+                } catch {
+                    logger.warning("cannot delete stale key files", metadata: ["error": "\(error)"])
+                }
+            })
+    }
+
+    // MARK: Sessions and refresh tokens
+
+    public func createSession(
+        _ session: SessionRecord,
+        refreshToken: RefreshTokenRecord?
+    ) async throws(TokenStoreError) {
+        try await write(try Self.sessionWrite(session, refreshToken: refreshToken))
+    }
+
+    public func session(id: String) async throws(TokenStoreError) -> SessionRecord? {
+        try await read { database throws(TokenStoreError) in
+            try database.query(
+                "SELECT \(Self.sessionColumns) FROM sessions WHERE id = ?", [.text(id)], row: Self.sessionRecord
+            ).first
+        }
+    }
+
+    public func liveSessions(subject: String, now: Int64) async throws(TokenStoreError) -> [SessionRecord] {
+        try await read { database throws(TokenStoreError) in
+            try database.query(
+                """
+                SELECT \(Self.sessionColumns) FROM sessions
+                WHERE subject = ? AND revoked_at IS NULL AND expires_at > ?
+                ORDER BY created_at DESC, id DESC
+                """,
+                [.text(subject), .integer(now)],
+                row: Self.sessionRecord)
+        }
+    }
+
+    public func refreshToken(hash: [UInt8]) async throws(TokenStoreError) -> RefreshTokenRecord? {
+        guard (1...Self.maxHashLength).contains(hash.count) else { return nil }
+        return try await read { database throws(TokenStoreError) in
+            try database.query(
+                """
+                SELECT hash, session_id, issued_at, expires_at, spent_at, replay
+                FROM refresh_tokens WHERE hash = ?
+                """,
+                [.blob(hash)]
+            ) { row in
+                RefreshTokenRecord(
+                    hash: row.blob(0), sessionID: row.text(1), issuedAt: row.int64(2), expiresAt: row.int64(3),
+                    spentAt: row.optionalInt64(4), replay: row.blob(5))
+            }.first
+        }
+    }
+
+    public func spendRefreshToken(hash: [UInt8], rotation: RefreshRotation) async throws(TokenStoreError) -> Bool {
+        guard (1...Self.maxHashLength).contains(hash.count) else { return false }
+        try Self.checkHash(rotation.successor.hash)
+        return try await write { database throws(TokenStoreError) in
+            let owner = try database.query(
+                "SELECT session_id FROM refresh_tokens WHERE hash = ? AND spent_at IS NULL", [.blob(hash)]
+            ) { row in row.text(0) }
+            guard let sessionID = owner.first else { return false }
+            guard sessionID == rotation.successor.sessionID else {
+                throw .rejected("the successor token belongs to another session")
+            }
+            let spent = try database.execute(
+                "UPDATE refresh_tokens SET spent_at = ?, replay = ? WHERE hash = ? AND spent_at IS NULL",
+                [.integer(rotation.spentAt), .blob(rotation.replay), .blob(hash)])
+            guard spent == 1 else { return false }
+            try Self.insert(rotation.successor, into: database)
+            try database.execute(
+                "UPDATE sessions SET refreshed_at = ?, expires_at = ? WHERE id = ?",
+                [.integer(rotation.spentAt), .integer(rotation.sessionExpiresAt), .text(sessionID)])
+            return true
+        }
+    }
+
+    // MARK: Revocations
+
+    public func revoke(_ revocation: RevocationRequest) async throws(TokenStoreError) -> RevocationReceipt {
+        guard revocation.value.utf8.count <= Self.maxValueLength, revocation.reason.utf8.count <= Self.maxValueLength
+        else {
+            throw .rejected("a revocation value or reason is longer than \(Self.maxValueLength) bytes")
+        }
+        return try await write { database throws(TokenStoreError) in
+            try database.execute(
+                "INSERT INTO revocation_events (kind, value, revoked_at, expires_at, reason) VALUES (?, ?, ?, ?, ?)",
+                [
+                    .integer(StoreSchema.storedKind(revocation.kind)), .text(revocation.value),
+                    .integer(revocation.revokedAt), .integer(revocation.expiresAt), .text(revocation.reason),
+                ])
+            guard let seq = UInt64(exactly: database.lastInsertRowID) else {
+                throw .corrupt("a revocation event got a negative seq")
+            }
+            let target: String
+            switch revocation.kind {
+            case .token:
+                return RevocationReceipt(event: Self.event(seq, revocation), sessionsRevoked: 0)
+            case .session:
+                target = "id"
+            case .subject:
+                target = "subject"
+            }
+            let values: [SQLiteValue] = [.integer(revocation.revokedAt), .text(revocation.value)]
+            // Live sessions are counted; expired ones are marked revoked all the same.
+            let ended = try database.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE \(target) = ? AND revoked_at IS NULL AND expires_at > ?",
+                values + [.integer(revocation.revokedAt)])
+            try database.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE \(target) = ? AND revoked_at IS NULL", values)
+            return RevocationReceipt(event: Self.event(seq, revocation), sessionsRevoked: ended)
+        }
+    }
+
+    public func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> [RevocationEvent]? {
+        let after = Int64(clamping: seq)
+        let count = Int64(max(0, min(limit, Self.maxEventsPerRead)))
+        return try await read { database throws(TokenStoreError) in
+            try database.readTransaction { () throws(TokenStoreError) -> [RevocationEvent]? in
+                let purged = try database.query(
+                    "SELECT value FROM meta WHERE key = ?", [.text(StoreSchema.purgedSeqKey)]
+                ) { row in row.int64(0) }.first ?? 0
+                guard after >= purged else { return nil }
+                return try database.query(
+                    """
+                    SELECT seq, kind, value, revoked_at, expires_at FROM revocation_events
+                    WHERE seq > ? ORDER BY seq LIMIT ?
+                    """,
+                    [.integer(after), .integer(count)],
+                    row: Self.event)
+            }
+        }
+    }
+
+    public func activeRevocations(now: Int64) async throws(TokenStoreError) -> RevocationSnapshot {
+        try await read { database throws(TokenStoreError) in
+            try database.readTransaction { () throws(TokenStoreError) -> RevocationSnapshot in
+                let events = try database.query(
+                    """
+                    SELECT seq, kind, value, revoked_at, expires_at FROM revocation_events
+                    WHERE seq IN (
+                        SELECT MAX(seq) FROM revocation_events WHERE expires_at >= ? GROUP BY kind, value
+                    )
+                    ORDER BY seq
+                    """,
+                    [.integer(now)],
+                    row: Self.event)
+                // AUTOINCREMENT keeps the highest seq ever used, also once its event was purged.
+                let head = try database.query(
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'revocation_events'"
+                ) { row in row.int64(0) }.first ?? 0
+                guard let headSeq = UInt64(exactly: head) else { throw .corrupt("the head seq is negative") }
+                return RevocationSnapshot(events: events, headSeq: headSeq)
+            }
+        }
+    }
+
+    // MARK: Maintenance
+
+    public func purgeExpired(now: Int64) async throws(TokenStoreError) {
+        let logger = self.logger
+        try await write { database throws(TokenStoreError) in
+            let tokens = try database.execute("DELETE FROM refresh_tokens WHERE expires_at < ?", [.integer(now)])
+            let sessions = try database.execute("DELETE FROM sessions WHERE expires_at < ?", [.integer(now)])
+            let highest = try database.query(
+                "SELECT MAX(seq) FROM revocation_events WHERE expires_at < ?", [.integer(now)]
+            ) { row in row.optionalInt64(0) }.first ?? nil
+            if let highest {
+                try database.execute(
+                    """
+                    INSERT INTO meta (key, value) VALUES (?, ?)
+                    ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
+                    """,
+                    [.text(StoreSchema.purgedSeqKey), .integer(highest)])
+            }
+            let events = try database.execute("DELETE FROM revocation_events WHERE expires_at < ?", [.integer(now)])
+            logger.debug(
+                "purged expired records",
+                metadata: ["sessions": "\(sessions)", "refreshTokens": "\(tokens)", "revocationEvents": "\(events)"])
+        }
+    }
+
+    public func close() async {
+        await writer.close()
+        await reader.close()
+    }
+
+    // MARK: Writer and reader
+
+    /// Runs `bodies` as separate writes queued together, so that they commit in one batch, each in
+    /// its own savepoint.
+    /// - Parameters:
+    ///   - afterCommit: runs on the writer thread once the batch committed.
+    /// - Returns: each write's result, in order; all fail with `unavailable` when the batch did not commit.
+    func writeEach<Value: Sendable>(
+        _ bodies: [PendingWrites<Value>.Body],
+        afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil
+    ) async -> [Result<Value, TokenStoreError>] {
+        await withCheckedContinuation { continuation in
+            let job = PendingWrites(bodies: bodies, afterCommit: afterCommit, continuation: continuation)
+            if !writer.submit(job) {
+                job.reject(.unavailable("the store is closed"))
+            }
+        }
+    }
+
+    /// Runs `body` as one write and returns once it is durable.
+    private func write<Value: Sendable>(
+        _ body: @escaping PendingWrites<Value>.Body,
+        afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil
+    ) async throws(TokenStoreError) -> Value {
+        guard let result = await writeEach([body], afterCommit: afterCommit).first else {
+            throw .unavailable("a write got no answer")
+        }
+        return try result.get()
+    }
+
+    /// Runs `body` on the reader thread.
+    private func read<Value: Sendable>(
+        _ body: @escaping @Sendable (SQLiteConnection) throws(TokenStoreError) -> Value
+    ) async throws(TokenStoreError) -> Value {
+        let result: Result<Value, TokenStoreError> = await withCheckedContinuation { continuation in
+            let accepted = reader.submit { database in
+                do throws(TokenStoreError) {
+                    continuation.resume(returning: .success(try body(database)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            if !accepted {
+                continuation.resume(returning: .failure(.unavailable("the store is closed")))
+            }
+        }
+        return try result.get()
+    }
+
+    // MARK: Rows
+
+    private static let sessionColumns =
+        "id, subject, audience, scopes, extra_claims, metadata, created_at, refreshed_at, expires_at, revoked_at"
+
+    /// The write that stores `session` and its first refresh token.
+    /// - Throws: `rejected` when the token belongs to another session or its hash has a bad size.
+    static func sessionWrite(
+        _ session: SessionRecord,
+        refreshToken: RefreshTokenRecord?
+    ) throws(TokenStoreError) -> PendingWrites<Void>.Body {
+        if let refreshToken {
+            guard refreshToken.sessionID == session.sessionID else {
+                throw .rejected("the refresh token belongs to another session")
+            }
+            try checkHash(refreshToken.hash)
+        }
+        let values: [SQLiteValue] = [
+            .text(session.sessionID), .text(session.subject), .text(RecordCoding.encode(session.audience)),
+            .text(RecordCoding.encode(session.scopes)), .text(session.extraClaimsJSON),
+            .text(RecordCoding.encode(session.metadata)), .integer(session.createdAt),
+            .integer(session.refreshedAt), .integer(session.expiresAt), .integer(session.revokedAt),
+        ]
+        return { database throws(TokenStoreError) in
+            try database.execute(
+                "INSERT INTO sessions (\(sessionColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+            if let refreshToken {
+                try insert(refreshToken, into: database)
+            }
+        }
+    }
+
+    private static func sessionRecord(_ row: SQLiteRow) throws(TokenStoreError) -> SessionRecord {
+        SessionRecord(
+            sessionID: row.text(0),
+            subject: row.text(1),
+            audience: try RecordCoding.decodeStrings(row.text(2), column: "audience"),
+            scopes: try RecordCoding.decodeStrings(row.text(3), column: "scopes"),
+            extraClaimsJSON: row.text(4),
+            metadata: try RecordCoding.decodeMap(row.text(5), column: "metadata"),
+            createdAt: row.int64(6),
+            refreshedAt: row.int64(7),
+            expiresAt: row.int64(8),
+            revokedAt: row.optionalInt64(9))
+    }
+
+    private static func event(_ row: SQLiteRow) throws(TokenStoreError) -> RevocationEvent {
+        guard let seq = UInt64(exactly: row.int64(0)), let kind = StoreSchema.kind(stored: row.int64(1)) else {
+            throw .corrupt("a revocation event has a negative seq or an unknown kind")
+        }
+        return RevocationEvent(
+            seq: seq, kind: kind, value: row.text(2), revokedAt: row.int64(3), expiresAt: row.int64(4))
+    }
+
+    private static func event(_ seq: UInt64, _ revocation: RevocationRequest) -> RevocationEvent {
+        RevocationEvent(
+            seq: seq, kind: revocation.kind, value: revocation.value, revokedAt: revocation.revokedAt,
+            expiresAt: revocation.expiresAt)
+    }
+
+    private static func checkHash(_ hash: [UInt8]) throws(TokenStoreError) {
+        guard (1...maxHashLength).contains(hash.count) else {
+            throw .rejected("a refresh token hash must be 1 to \(maxHashLength) bytes")
+        }
+    }
+
+    private static func insert(_ token: RefreshTokenRecord, into database: SQLiteConnection) throws(TokenStoreError) {
+        try database.execute(
+            """
+            INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at, spent_at, replay)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .blob(token.hash), .text(token.sessionID), .integer(token.issuedAt), .integer(token.expiresAt),
+                .integer(token.spentAt), .blob(token.replay),
+            ])
+    }
+}

@@ -1,0 +1,54 @@
+import Synchronization
+
+/// A caller's writes waiting for the writer thread, and the continuation that gets their results.
+final class PendingWrites<Value: Sendable>: WriteJob {
+    /// One write: runs on the writer thread inside the batch transaction.
+    typealias Body = @Sendable (SQLiteConnection) throws(TokenStoreError) -> Value
+
+    private let bodies: [Body]
+    private let afterCommit: (@Sendable (SQLiteConnection) -> Void)?
+    private let results = Mutex<[Result<Value, TokenStoreError>]>([])
+    private let continuation: CheckedContinuation<[Result<Value, TokenStoreError>], Never>
+
+    /// - Parameters:
+    ///   - afterCommit: runs on the writer thread after a successful commit, before the caller resumes.
+    init(
+        bodies: [Body],
+        afterCommit: (@Sendable (SQLiteConnection) -> Void)?,
+        continuation: CheckedContinuation<[Result<Value, TokenStoreError>], Never>
+    ) {
+        self.bodies = bodies
+        self.afterCommit = afterCommit
+        self.continuation = continuation
+    }
+
+    var count: Int { bodies.count }
+
+    func perform(_ index: Int, on database: SQLiteConnection) -> Bool {
+        let result: Result<Value, TokenStoreError>
+        do {
+            result = .success(try bodies[index](database))
+        } catch {
+            result = .failure(error)
+        }
+        results.withLock { $0.append(result) }
+        if case .failure = result {
+            return false
+        }
+        return true
+    }
+
+    func finish(on database: SQLiteConnection, batchError: TokenStoreError?) {
+        if let batchError {
+            continuation.resume(returning: Array(repeating: .failure(batchError), count: bodies.count))
+            return
+        }
+        afterCommit?(database)
+        continuation.resume(returning: results.withLock { $0 })
+    }
+
+    /// Answers a job that never reached the writer.
+    func reject(_ error: TokenStoreError) {
+        continuation.resume(returning: Array(repeating: .failure(error), count: bodies.count))
+    }
+}

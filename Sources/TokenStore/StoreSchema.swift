@@ -1,0 +1,128 @@
+import TokenCore
+
+/// The embedded store's tables, and the connection settings of its writer and readers.
+enum StoreSchema {
+    /// The schema this code reads and writes (`PRAGMA user_version`).
+    static let version: Int64 = 1
+
+    /// How long a connection waits for a lock before giving up (milliseconds).
+    static let busyTimeoutMilliseconds: Int32 = 5_000
+
+    /// `meta` key of the highest revocation event `seq` that was purged.
+    static let purgedSeqKey = "purged_seq"
+
+    /// A revocation kind as stored: the wire enum's number.
+    static func storedKind(_ kind: RevocationEvent.Kind) -> Int64 {
+        switch kind {
+        case .token: 1
+        case .session: 2
+        case .subject: 3
+        }
+    }
+
+    /// The revocation kind stored as `value`; nil for a number no kind has.
+    static func kind(stored value: Int64) -> RevocationEvent.Kind? {
+        switch value {
+        case 1: .token
+        case 2: .session
+        case 3: .subject
+        default: nil
+        }
+    }
+
+    private static let versionOne = [
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE signing_keys (
+            kid TEXT PRIMARY KEY,
+            position INTEGER NOT NULL,
+            algorithm TEXT NOT NULL,
+            state TEXT NOT NULL,
+            not_before INTEGER NOT NULL,
+            not_after INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            subject TEXT NOT NULL,
+            audience TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            extra_claims TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            refreshed_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        )
+        """,
+        "CREATE INDEX sessions_by_subject ON sessions (subject, created_at)",
+        "CREATE INDEX sessions_by_expiry ON sessions (expires_at)",
+        """
+        CREATE TABLE refresh_tokens (
+            hash BLOB PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            issued_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            spent_at INTEGER,
+            replay BLOB NOT NULL
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id)",
+        "CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at)",
+        """
+        CREATE TABLE revocation_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind INTEGER NOT NULL,
+            value TEXT NOT NULL,
+            revoked_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            reason TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX revocation_events_by_target ON revocation_events (kind, value, expires_at)",
+        "CREATE INDEX revocation_events_by_expiry ON revocation_events (expires_at)",
+    ]
+
+    /// Sets up the writer connection: WAL, `synchronous=FULL` (a commit is on disk when it returns),
+    /// foreign keys, and the schema (created or migrated to `version`).
+    /// - Throws: `unavailable` when the file cannot be written, also when it holds a newer schema.
+    static func prepareWriter(_ database: SQLiteConnection) throws(TokenStoreError) {
+        let mode = try database.query("PRAGMA journal_mode = WAL") { row in row.text(0) }
+        guard mode.first?.lowercased() == "wal" else {
+            throw .unavailable("the database cannot use write-ahead logging (journal mode \(mode.first ?? "?"))")
+        }
+        try database.execute("PRAGMA synchronous = FULL")
+        try database.execute("PRAGMA foreign_keys = ON")
+        let stored = try database.query("PRAGMA user_version") { row in row.int64(0) }.first ?? 0
+        guard stored <= version else {
+            throw .unavailable("the data was written by a newer version (schema \(stored), this one reads \(version))")
+        }
+        guard stored < version else { return }
+        try database.execute("BEGIN IMMEDIATE")
+        do throws(TokenStoreError) {
+            if stored < 1 {
+                for statement in versionOne {
+                    try database.execute(statement)
+                }
+            }
+            try database.execute("PRAGMA user_version = \(version)")
+            try database.execute("COMMIT")
+        } catch {
+            if !database.isAutocommit {
+                _ = try? database.execute("ROLLBACK")
+            }
+            throw error
+        }
+    }
+
+    /// Sets up a reader connection: it may only read.
+    static func prepareReader(_ database: SQLiteConnection) throws(TokenStoreError) {
+        try database.execute("PRAGMA query_only = ON")
+    }
+}

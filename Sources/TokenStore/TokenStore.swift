@@ -1,0 +1,257 @@
+import TokenCore
+
+/// Where the service keeps its state: sessions, refresh tokens (hashes only), revocations with
+/// their event log, and the signing key ring.
+///
+/// Every write returns only once it is durable: a caller that got no error may acknowledge it.
+/// A store that cannot reach its storage throws `TokenStoreError.unavailable`, which the service
+/// answers with `UNAVAILABLE`. Implementations: `EmbeddedTokenStore` (SQLite under a data
+/// directory) and, for several instances sharing state, a Redis store.
+public protocol TokenStore: Sendable {
+    /// "embedded" or "redis", as `Health` reports it.
+    var kind: String { get }
+
+    // MARK: Keys
+
+    /// The stored signing keys, or an empty array on first start.
+    func loadSigningKeys() async throws(TokenStoreError) -> [StoredSigningKey]
+
+    /// Replaces the stored key ring with `keys` (atomically: a reader sees the old or the new ring).
+    func saveSigningKeys(_ keys: [StoredSigningKey]) async throws(TokenStoreError)
+
+    // MARK: Sessions and refresh tokens
+
+    /// Stores a new session and, when given, its first refresh token.
+    func createSession(_ session: SessionRecord, refreshToken: RefreshTokenRecord?) async throws(TokenStoreError)
+
+    /// The session with this id, revoked or expired ones included; nil when unknown.
+    func session(id: String) async throws(TokenStoreError) -> SessionRecord?
+
+    /// The subject's sessions that are neither revoked nor expired at `now`, newest first.
+    func liveSessions(subject: String, now: Int64) async throws(TokenStoreError) -> [SessionRecord]
+
+    /// The refresh token whose SHA-256 is `hash`, spent or not; nil when unknown.
+    func refreshToken(hash: [UInt8]) async throws(TokenStoreError) -> RefreshTokenRecord?
+
+    /// Spends a refresh token and stores its successor, atomically.
+    ///
+    /// Succeeds only when the token `hash` exists and is not yet spent: then it is marked spent at
+    /// `rotation.spentAt` with `rotation.replay`, `rotation.successor` is stored, and the
+    /// session's `refreshedAt`/`expiresAt` are updated. Of two racing calls for one hash, exactly
+    /// one returns true.
+    /// - Returns: false when the token was already spent (or is unknown).
+    func spendRefreshToken(hash: [UInt8], rotation: RefreshRotation) async throws(TokenStoreError) -> Bool
+
+    // MARK: Revocations
+
+    /// Stores a revocation and appends its event to the log, atomically.
+    ///
+    /// For `.session` the session is marked revoked; for `.subject` every session of the subject.
+    /// Revoking what is already revoked is not an error: a new event is logged all the same.
+    /// - Returns: the stored event (with its `seq`) and how many live sessions it ended.
+    func revoke(_ revocation: RevocationRequest) async throws(TokenStoreError) -> RevocationReceipt
+
+    /// The events after `seq`, oldest first, at most `limit` of them.
+    /// - Returns: nil when events after `seq` were already dropped (the caller needs a snapshot).
+    func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> [RevocationEvent]?
+
+    /// Every revocation still in force at `now` (one event per target, the latest), and the newest
+    /// sequence number stored: the state a snapshot carries.
+    func activeRevocations(now: Int64) async throws(TokenStoreError) -> RevocationSnapshot
+
+    // MARK: Maintenance
+
+    /// Deletes sessions, refresh tokens and revocation events that expired before `now`.
+    func purgeExpired(now: Int64) async throws(TokenStoreError)
+
+    /// Flushes and closes; later calls throw `unavailable`.
+    func close() async
+}
+
+/// A signing key as the store keeps it. The private key is PKCS#8 DER; the embedded store writes
+/// it to a file readable by the owner only, the Redis store seals it.
+public struct StoredSigningKey: Sendable, Hashable {
+    /// The `kid`.
+    public var keyID: String
+    /// "EdDSA" or "ES256".
+    public var algorithm: String
+    /// "active", "next" or "retiring".
+    public var state: String
+    /// When the key was (or will be) first used to sign (Unix seconds).
+    public var notBefore: Int64
+    /// When the key stops being published (Unix seconds); 0 = open.
+    public var notAfter: Int64
+    /// PKCS#8 DER of the private key. Secret: never logged.
+    public var privateKeyPKCS8: [UInt8]
+
+    /// Creates a stored key.
+    public init(
+        keyID: String,
+        algorithm: String,
+        state: String,
+        notBefore: Int64,
+        notAfter: Int64,
+        privateKeyPKCS8: [UInt8]
+    ) {
+        self.keyID = keyID
+        self.algorithm = algorithm
+        self.state = state
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.privateKeyPKCS8 = privateKeyPKCS8
+    }
+}
+
+/// A login session: what Issue created and Refresh extends.
+public struct SessionRecord: Sendable, Hashable {
+    /// The `sid`.
+    public var sessionID: String
+    /// The `sub`.
+    public var subject: String
+    /// The audience of its access tokens.
+    public var audience: [String]
+    /// The scopes of its access tokens.
+    public var scopes: [String]
+    /// Extra claims of its access tokens, a JSON object ("" for none).
+    public var extraClaimsJSON: String
+    /// Metadata given at Issue (user agent, IP, ...).
+    public var metadata: [String: String]
+    /// When Issue created it (Unix seconds).
+    public var createdAt: Int64
+    /// Its last refresh (Unix seconds).
+    public var refreshedAt: Int64
+    /// When it ends unless refreshed (Unix seconds).
+    public var expiresAt: Int64
+    /// When it was revoked (Unix seconds); nil while not revoked.
+    public var revokedAt: Int64?
+
+    /// Creates a session record.
+    public init(
+        sessionID: String,
+        subject: String,
+        audience: [String],
+        scopes: [String],
+        extraClaimsJSON: String,
+        metadata: [String: String],
+        createdAt: Int64,
+        refreshedAt: Int64,
+        expiresAt: Int64,
+        revokedAt: Int64? = nil
+    ) {
+        self.sessionID = sessionID
+        self.subject = subject
+        self.audience = audience
+        self.scopes = scopes
+        self.extraClaimsJSON = extraClaimsJSON
+        self.metadata = metadata
+        self.createdAt = createdAt
+        self.refreshedAt = refreshedAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// A refresh token, known only by the SHA-256 of its value.
+public struct RefreshTokenRecord: Sendable, Hashable {
+    /// SHA-256 of the token's value (32 bytes). The value itself is never stored.
+    public var hash: [UInt8]
+    /// The session it belongs to.
+    public var sessionID: String
+    /// When it was minted (Unix seconds).
+    public var issuedAt: Int64
+    /// When it stops working (Unix seconds).
+    public var expiresAt: Int64
+    /// When it was spent by a refresh (Unix seconds); nil while unspent.
+    public var spentAt: Int64?
+    /// The answer of the refresh that spent it, sealed under a key derived from the token's value
+    /// (so only a holder of the token can open it): a retry within the reuse grace gets it again.
+    public var replay: [UInt8]
+
+    /// Creates a refresh token record.
+    public init(
+        hash: [UInt8],
+        sessionID: String,
+        issuedAt: Int64,
+        expiresAt: Int64,
+        spentAt: Int64? = nil,
+        replay: [UInt8] = []
+    ) {
+        self.hash = hash
+        self.sessionID = sessionID
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.spentAt = spentAt
+        self.replay = replay
+    }
+}
+
+/// What `spendRefreshToken` writes when it wins.
+public struct RefreshRotation: Sendable, Hashable {
+    /// When the old token is spent (Unix seconds).
+    public var spentAt: Int64
+    /// The sealed answer kept for retries of the old token.
+    public var replay: [UInt8]
+    /// The new refresh token.
+    public var successor: RefreshTokenRecord
+    /// The session's new expiry (Unix seconds).
+    public var sessionExpiresAt: Int64
+
+    /// Creates a rotation.
+    public init(spentAt: Int64, replay: [UInt8], successor: RefreshTokenRecord, sessionExpiresAt: Int64) {
+        self.spentAt = spentAt
+        self.replay = replay
+        self.successor = successor
+        self.sessionExpiresAt = sessionExpiresAt
+    }
+}
+
+/// A revocation to store.
+public struct RevocationRequest: Sendable, Hashable {
+    /// What `value` names.
+    public var kind: RevocationEvent.Kind
+    /// The `jti`, `sid` or `sub`.
+    public var value: String
+    /// When it is revoked (Unix seconds).
+    public var revokedAt: Int64
+    /// When the entry may be dropped (Unix seconds).
+    public var expiresAt: Int64
+    /// Free-form reason for the audit log.
+    public var reason: String
+
+    /// Creates a revocation request.
+    public init(kind: RevocationEvent.Kind, value: String, revokedAt: Int64, expiresAt: Int64, reason: String) {
+        self.kind = kind
+        self.value = value
+        self.revokedAt = revokedAt
+        self.expiresAt = expiresAt
+        self.reason = reason
+    }
+}
+
+/// What a stored revocation produced.
+public struct RevocationReceipt: Sendable, Hashable {
+    /// The logged event, with its sequence number.
+    public var event: RevocationEvent
+    /// Live sessions it ended.
+    public var sessionsRevoked: Int
+
+    /// Creates a receipt.
+    public init(event: RevocationEvent, sessionsRevoked: Int) {
+        self.event = event
+        self.sessionsRevoked = sessionsRevoked
+    }
+}
+
+/// The revocation state a snapshot carries.
+public struct RevocationSnapshot: Sendable, Hashable {
+    /// One event per revoked target still in force.
+    public var events: [RevocationEvent]
+    /// The newest sequence number stored (0 when none).
+    public var headSeq: UInt64
+
+    /// Creates a snapshot.
+    public init(events: [RevocationEvent], headSeq: UInt64) {
+        self.events = events
+        self.headSeq = headSeq
+    }
+}

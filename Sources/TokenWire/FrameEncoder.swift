@@ -1,0 +1,47 @@
+import NIOCore
+
+/// Writes messages as frames of the wire contract: a 4-byte unsigned big-endian length, then the
+/// message's protobuf bytes (see `FrameDecoder`).
+///
+/// A value type safe to share: encoding allocates one buffer per frame and touches no shared state,
+/// so it can run on any thread, off the event loop.
+public struct FrameEncoder: Sendable {
+    /// The largest frame body this encoder writes, in bytes.
+    public let maxFrameLength: Int
+
+    /// Creates an encoder.
+    /// - Parameter maxFrameLength: the largest frame body to write in bytes (at most `UInt32.max`).
+    public init(maxFrameLength: Int = 65_536) {
+        self.maxFrameLength = min(maxFrameLength, Int(UInt32.max))
+    }
+
+    /// Encodes one message as a frame in a new buffer.
+    /// - Parameters:
+    ///   - message: the message to frame.
+    ///   - allocator: the allocator for the buffer (use the channel's).
+    /// - Returns: a buffer holding the length prefix and the message bytes.
+    /// - Throws: `TokenWireError.frameTooLarge` when the message exceeds `maxFrameLength`.
+    public func encode(_ message: some WireMessage, allocator: ByteBufferAllocator) throws(TokenWireError) -> ByteBuffer
+    {
+        var buffer = allocator.buffer(capacity: 64)
+        try encode(message, into: &buffer)
+        return buffer
+    }
+
+    /// Appends one message as a frame to a buffer.
+    /// - Parameters:
+    ///   - message: the message to frame.
+    ///   - buffer: the buffer to append to; unchanged when this throws.
+    /// - Throws: `TokenWireError.frameTooLarge` when the message exceeds `maxFrameLength`.
+    public func encode(_ message: some WireMessage, into buffer: inout ByteBuffer) throws(TokenWireError) {
+        let prefixIndex = buffer.writerIndex
+        buffer.writeInteger(UInt32(0), endianness: .big)
+        message.serialize(into: &buffer)
+        let length = buffer.writerIndex - prefixIndex - 4
+        guard length <= maxFrameLength, let prefix = UInt32(exactly: length) else {
+            buffer.moveWriterIndex(to: prefixIndex)
+            throw TokenWireError.frameTooLarge(length: length, limit: maxFrameLength)
+        }
+        buffer.setInteger(prefix, at: prefixIndex, endianness: .big)
+    }
+}

@@ -1,0 +1,228 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Synchronization
+import TokenClient
+import TokenCore
+import TokenRPC
+import TokenServer
+import TokenStore
+import TokenWire
+
+/// Measures a real token service on loopback (embedded store in a temporary directory) against
+/// raw libcrypto rates on every core, measured in the same run.
+struct ServiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "service",
+        abstract: "Validate, Issue and Revoke over the wire against raw EVP rates on all cores."
+    )
+
+    @Option(help: "Seconds per measurement.")
+    var seconds: Double = 3
+
+    @Option(help: "Client connections.")
+    var connections: Int = 4
+
+    @Option(help: "Calls kept in flight per connection (pipelining).")
+    var depth: Int = 32
+
+    @Option(help: "Concurrent callers for the Revoke measurement.")
+    var revokers: Int = 64
+
+    @Option(help: "Algorithm of the service's keys (EdDSA, ES256).")
+    var algorithm: String = "EdDSA"
+
+    @Option(help: "Directory for the store (default: a fresh temporary directory, removed afterwards).")
+    var dataDir: String?
+
+    @Option(help: "Measurement rounds; the median is reported.")
+    var rounds: Int = 3
+
+    @Option(name: .customLong("measure"), help: "What to measure: validate, issue, revoke (repeatable; default all).")
+    var selected: [Operation] = Operation.allCases
+
+    enum Operation: String, CaseIterable, ExpressibleByArgument {
+        case validate, issue, revoke
+    }
+
+    private var operations: Set<Operation> { Set(selected) }
+
+    func validate() throws {
+        guard seconds > 0, seconds <= 60 else { throw ValidationError("--seconds must be in (0, 60]") }
+        guard (1...100).contains(rounds) else { throw ValidationError("--rounds must be in 1...100") }
+        guard (1...64).contains(connections), (1...256).contains(depth), (1...1024).contains(revokers) else {
+            throw ValidationError("--connections 1...64, --depth 1...256, --revokers 1...1024")
+        }
+        guard TokenAlgorithm(rawValue: algorithm) != nil else { throw ValidationError("unknown algorithm \(algorithm)") }
+    }
+
+    func run() async throws {
+        let algorithm = TokenAlgorithm(rawValue: self.algorithm) ?? .edDSA
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let duration = Duration.milliseconds(Int64(seconds * 1000))
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("tokenbench-\(UUID().uuidString)").path
+        let directory = dataDir ?? temporary
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+
+        var logger = Logger(label: "tokenbench")
+        logger.logLevel = .error
+        var configuration = TokenServiceConfiguration(issuer: "https://bench.example")
+        configuration.algorithm = algorithm
+        let store = try await EmbeddedTokenStore(directory: directory, logger: logger)
+        let service = try await TokenService(configuration: configuration, store: store, logger: logger)
+        var rpcConfiguration = RPCServerConfiguration()
+        rpcConfiguration.port = 0
+        let callers = CallerRegistry(entries: [CallerEntry(name: "bench", keySHA256: SHA256.hash(Array("bench".utf8)), roles: [.admin])])
+        let server = RPCServer(configuration: rpcConfiguration, methods: service.methods, callers: callers, logger: logger)
+        let serverTask = Task { try await server.run() }
+        let serviceTask = Task { try await service.run() }
+        defer {
+            serverTask.cancel()
+            serviceTask.cancel()
+        }
+        let port = try await server.listeningAddress().port
+        let clients = (0..<connections).map { _ in
+            TokenServiceClient(wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: port)], credential: "bench"))
+        }
+
+        let sample = try await clients[0].issue(IssueRequest(subject: "bench-user", audience: ["api"], scopes: ["read"]))
+        let key = try SigningKey.generate(algorithm)
+        let validateRequest = ValidateRequest(token: sample.accessToken, audience: "api")
+        let issueRequest = IssueRequest(subject: "bench-user", audience: ["api"], scopes: ["read"], withRefreshToken: true)
+        let counter = Atomic<UInt64>(0)
+
+        // Raw and wire runs alternate within each round, so a change in machine load affects both
+        // sides of a ratio alike; the median over the rounds is reported.
+        var validates: [Sample] = []
+        var issues: [Sample] = []
+        var revokes: [Double] = []
+        for _ in 0..<rounds {
+            if operations.contains(.validate) {
+                let raw = try RawEVPRate.measure(threads: cores, duration: duration, key: key, operation: .verify)
+                let wire = try await measure(clients: clients, perClient: depth, duration: duration) { client in
+                    let answer = try await client.validate(validateRequest)
+                    guard answer.valid else { throw ValidationError("the benchmark token did not validate") }
+                }
+                validates.append(Sample(rate: wire, raw: raw))
+            }
+            if operations.contains(.issue) {
+                let raw = try RawEVPRate.measure(threads: cores, duration: duration, key: key, operation: .sign)
+                let wire = try await measure(clients: clients, perClient: depth, duration: duration) { client in
+                    _ = try await client.issue(issueRequest)
+                }
+                issues.append(Sample(rate: wire, raw: raw))
+            }
+            if operations.contains(.revoke) {
+                revokes.append(
+                    try await measure(clients: clients, perClient: max(1, revokers / connections), duration: duration) { client in
+                        let index = counter.add(1, ordering: .relaxed).newValue
+                        _ = try await client.revoke(RevokeRequest(target: .tokenID("bench-\(index)")))
+                    }
+                )
+            }
+        }
+        print("\(algorithm.rawValue) on \(cores) cores, \(connections) connections × \(depth) calls in flight, median of \(rounds) rounds")
+        print("operation                     rate/s   raw EVP/s (all cores)   ratio")
+        report("Validate (wire)", validates, rawLabel: "verify", target: 0.70)
+        report("Issue (durable)", issues, rawLabel: "sign", target: 0.50)
+        if !revokes.isEmpty {
+            let median = revokes.sorted()[revokes.count / 2]
+            print("Revoke (durable, \(revokers) callers)".padding(28) + "\(Int(median))".leftPadding(9)
+                + "   (target ≥ 2000/s: \(median >= 2000 ? "ok" : "BELOW"))")
+        }
+
+        for client in clients {
+            await client.rpc.close()
+        }
+    }
+
+    /// Calls per second with `perClient` callers on each client looping over `call` for `duration`.
+    private func measure(
+        clients: [TokenServiceClient],
+        perClient: Int,
+        duration: Duration,
+        _ call: @escaping @Sendable (TokenServiceClient) async throws -> Void
+    ) async throws -> Double {
+        let clock = ContinuousClock()
+        let deadline = clock.now + duration
+        let start = clock.now
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for client in clients {
+                for _ in 0..<perClient {
+                    group.addTask {
+                        var count = 0
+                        while clock.now < deadline {
+                            try await call(client)
+                            count += 1
+                        }
+                        return count
+                    }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let elapsed = clock.now - start
+        let (wholeSeconds, attoseconds) = elapsed.components
+        return Double(total) / (Double(wholeSeconds) + Double(attoseconds) * 1e-18)
+    }
+
+    private struct Sample {
+        let rate: Double
+        let raw: Double
+        var ratio: Double { rate / raw }
+    }
+
+    private func report(_ label: String, _ samples: [Sample], rawLabel: String, target: Double) {
+        guard !samples.isEmpty else { return }
+        let median = samples.sorted { $0.ratio < $1.ratio }[samples.count / 2]
+        print(
+            label.padding(28) + "\(Int(median.rate))".leftPadding(9) + "\(Int(median.raw)) \(rawLabel)".leftPadding(20)
+                + "\(Int((median.ratio * 100).rounded()))%".leftPadding(10)
+                + "  (target ≥ \(Int(target * 100))%: \(median.ratio >= target ? "ok" : "BELOW"))"
+        )
+    }
+}
+
+/// Raw libcrypto rates with one thread per core, each with its own parsed key and context.
+enum RawEVPRate {
+    enum Operation: Sendable {
+        case sign, verify
+    }
+
+    /// Operations per second over all threads.
+    static func measure(threads: Int, duration: Duration, key: SigningKey, operation: Operation) throws -> Double {
+        let der = try key.pkcs8DER()
+        let algorithm = key.algorithm
+        let message = Array("eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJiZW5jaCJ9".utf8)
+        let counts = Mutex<[Int]>([])
+        let finished = DispatchSemaphore(value: 0)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + duration
+        let workers = (0..<threads).map { _ in
+            Thread {
+                var count = 0
+                if let raw = try? RawEVP(pkcs8DER: der, algorithm: algorithm, message: message) {
+                    while clock.now < deadline {
+                        for _ in 0..<20 {
+                            switch operation {
+                            case .sign: try? raw.sign()
+                            case .verify: try? raw.verify()
+                            }
+                        }
+                        count += 20
+                    }
+                }
+                counts.withLock { $0.append(count) }
+                finished.signal()
+            }
+        }
+        workers.forEach { $0.start() }
+        for _ in 0..<threads {
+            finished.wait()
+        }
+        let elapsed = clock.now - start
+        let (wholeSeconds, attoseconds) = elapsed.components
+        return Double(counts.withLock { $0.reduce(0, +) }) / (Double(wholeSeconds) + Double(attoseconds) * 1e-18)
+    }
+}

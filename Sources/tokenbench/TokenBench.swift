@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Benchmarks of the token service's parts.
+@main
+struct TokenBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenbench",
+        abstract: "Benchmarks of the token service.",
+        subcommands: [EngineCommand.self, ServiceCommand.self]
+    )
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import TokenClient
+import TokenRPC
+
+/// Where the service is and which API key to present.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .long, help: "The service, HOST:PORT (default: $TOKEND_ADDR or 127.0.0.1:7070).")
+    var server: String?
+
+    @Option(name: .long, help: "API key file (default: $TOKEND_KEY, else .tokend/admin.key when present).")
+    var keyFile: String?
+
+    @Option(name: .long, help: "Call timeout in seconds.")
+    var timeout: Int = 10
+
+    /// The longest key file read.
+    private static let maxKeyFileBytes = 4_096
+
+    /// Runs `body` with a client connected to the service, closing it afterwards.
+    func withClient<T>(_ body: (TokenServiceClient) async throws -> T) async throws -> T {
+        let environment = ProcessInfo.processInfo.environment
+        let address = server ?? environment["TOKEND_ADDR"] ?? "127.0.0.1:7070"
+        let endpoint: RPCEndpoint
+        do {
+            endpoint = try RPCEndpoint(parsing: address)
+        } catch {
+            throw ValidationError("--server must be HOST:PORT")
+        }
+        let rpc = RPCClient(endpoints: [endpoint], credential: try credential(environment: environment))
+        do {
+            let result = try await body(TokenServiceClient(wrapping: rpc))
+            await rpc.close()
+            return result
+        } catch {
+            await rpc.close()
+            throw error
+        }
+    }
+
+    var callTimeout: Duration { .seconds(timeout) }
+
+    private func credential(environment: [String: String]) throws -> String {
+        if let keyFile {
+            return try Self.readKey(at: keyFile)
+        }
+        if let key = environment["TOKEND_KEY"], !key.isEmpty {
+            return key
+        }
+        if FileManager.default.fileExists(atPath: ".tokend/admin.key") {
+            return try Self.readKey(at: ".tokend/admin.key")
+        }
+        return ""
+    }
+
+    private static func readKey(at path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ValidationError("cannot read the key file \(path)")
+        }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: maxKeyFileBytes + 1)) ?? Data()
+        guard data.count <= maxKeyFileBytes, let text = String(data: data, encoding: .utf8) else {
+            throw ValidationError("the key file \(path) is not a short text file")
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import TokenCore
+import TokenRPC
+import TokenServer
+import TokenStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tokend`: the token service.
+@main
+struct Tokend: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokend",
+        abstract: "Issues, validates, refreshes and revokes access tokens over the token.v1 RPC protocol."
+    )
+
+    @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).")
+    var listen: String = "127.0.0.1:7070"
+
+    @Option(help: "Directory of the embedded store and the signing keys.")
+    var dataDir: String
+
+    @Option(help: "Callers file (JSON): names, SHA-256 of API keys, roles.")
+    var callers: String
+
+    @Option(help: "The issuer (iss) of every token.")
+    var issuer: String
+
+    @Option(help: "Shared state in Redis, redis://HOST:PORT[/DB] (default: the embedded store).")
+    var store: String?
+
+    @Option(help: "Algorithm of new signing keys: EdDSA or ES256.")
+    var algorithm: String = "EdDSA"
+
+    @Option(help: "Default and maximum access token lifetime, in seconds.")
+    var accessTtl: Int64 = 900
+
+    @Option(help: "Session lifetime from its last refresh, in seconds.")
+    var refreshTtl: Int64 = 2_592_000
+
+    @Option(help: "Seconds after a refresh during which the spent token is answered as a retry (0: off).")
+    var refreshReuseGrace: Int64 = 10
+
+    @Option(help: "Seconds between key rotations.")
+    var rotateEvery: Int64 = 86_400
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard TokenAlgorithm(rawValue: algorithm) != nil else {
+            throw ValidationError("--algorithm must be EdDSA or ES256")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard accessTtl > 0, refreshTtl > 0, refreshReuseGrace >= 0, rotateEvery > 0 else {
+            throw ValidationError("lifetimes must be positive (the reuse grace may be 0)")
+        }
+        guard !issuer.isEmpty else {
+            throw ValidationError("--issuer must not be empty")
+        }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tokend")
+
+        let endpoint: RPCEndpoint
+        do {
+            endpoint = try RPCEndpoint(parsing: listen)
+        } catch {
+            throw ValidationError("--listen must be HOST:PORT: \(error)")
+        }
+        if let store {
+            throw ValidationError("--store \(store): the Redis store is not available in this version; omit --store for the embedded store")
+        }
+
+        var service = TokenServiceConfiguration(issuer: issuer)
+        service.algorithm = TokenAlgorithm(rawValue: algorithm) ?? .edDSA
+        service.accessTTL = accessTtl
+        service.refreshTTL = refreshTtl
+        service.refreshReuseGrace = refreshReuseGrace
+        service.rotateEvery = rotateEvery
+
+        let registry = try CallerRegistry(contentsOfFile: callers)
+        let embedded = try await EmbeddedTokenStore(directory: dataDir, logger: logger)
+        let tokenService = try await TokenService(configuration: service, store: embedded, logger: logger)
+
+        var rpc = RPCServerConfiguration()
+        rpc.host = endpoint.host
+        rpc.port = endpoint.port
+        let server = RPCServer(configuration: rpc, methods: tokenService.methods, callers: registry, logger: logger)
+
+        // Shut down in reverse order: the RPC server drains its calls before the service closes the store.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: tokenService), .init(service: server), .init(service: ReadinessAnnouncer(server: server))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+/// Prints the one line external harnesses wait for once the server is bound.
+struct ReadinessAnnouncer: Service {
+    let server: RPCServer
+
+    func run() async throws {
+        let address = try await server.listeningAddress()
+        print("tokend listening on \(address.host):\(address.port)")
+        fflush(nil)
+        try? await gracefulShutdown()
+    }
+}

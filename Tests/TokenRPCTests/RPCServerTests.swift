@@ -1,0 +1,306 @@
+import NIOCore
+import Testing
+import TokenRPC
+import TokenWire
+
+/// The server end to end over loopback, with a raw client sending crafted bytes: every row of the
+/// contract's bad-input table, and after each the server still serves a new connection.
+@Suite struct RPCServerTests {
+    private func call(
+        _ id: UInt64,
+        _ method: String,
+        _ payload: String = "",
+        credential: String = "",
+        timeoutMs: UInt32 = 0
+    )
+        -> RpcRequest
+    {
+        RpcRequest(
+            callID: id,
+            method: method,
+            payload: Array(payload.utf8),
+            credential: credential,
+            timeoutMilliseconds: timeoutMs
+        )
+    }
+
+    /// A fresh connection gets an echo answered.
+    private func expectServes(_ server: TestServer) async throws {
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(1, TestServer.echo, "still serving"))
+        let response = try #require(await connection.next())
+        #expect(response == RpcResponse(callID: 1, payload: Array("still serving".utf8), endOfStream: true))
+        await connection.close()
+    }
+
+    @Test func answersAUnaryCall() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(5, TestServer.echo, "hello"))
+        #expect(await connection.next() == RpcResponse(callID: 5, payload: Array("hello".utf8), endOfStream: true))
+        await connection.close()
+        await server.stop()
+    }
+
+    @Test func oversizedLengthPrefixIsAnsweredThenClosed() async throws {
+        let server = try await TestServer.start(.init(maxFrameBytes: 1_024))
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(bytes: [0, 0, 0x04, 0x01])  // 1025
+        let response = try #require(await connection.next())
+        #expect(response.callID == 0)
+        #expect(response.code == RPCError.Code.resourceExhausted.rawValue)
+        #expect(response.endOfStream)
+        #expect(await connection.next() == nil)
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func maximalLengthPrefixIsAnsweredThenClosed() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(bytes: [0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(await connection.next()?.code == RPCError.Code.resourceExhausted.rawValue)
+        #expect(await connection.next() == nil)
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func zeroLengthFrameIsInvalidAndTheConnectionStaysOpen() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(bytes: [0, 0, 0, 0])
+        let response = try #require(await connection.next())
+        #expect(response.callID == 0)
+        #expect(response.code == RPCError.Code.invalidArgument.rawValue)
+        try await connection.send(call(2, TestServer.echo, "after"))
+        #expect(await connection.next() == RpcResponse(callID: 2, payload: Array("after".utf8), endOfStream: true))
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func garbageFrameIsInvalidArgument() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(frameBody: [0xFF, 0xFF, 0xFF, 0x00, 0x13])
+        let response = try #require(await connection.next())
+        #expect(response.callID == 0)
+        #expect(response.code == RPCError.Code.invalidArgument.rawValue)
+        // A readable call_id (field 1 = 5) before the garbage is echoed.
+        try await connection.send(frameBody: [0x08, 0x05, 0xFF, 0xFF, 0xFF])
+        let withID = try #require(await connection.next())
+        #expect(withID.callID == 5)
+        #expect(withID.code == RPCError.Code.invalidArgument.rawValue)
+        try await connection.send(call(6, TestServer.echo, "ok"))
+        #expect(await connection.next()?.callID == 6)
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func truncatedFrameThenCloseLeavesTheServerServing() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(bytes: [0, 0, 0, 20, 0x08, 0x01])
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func callIDZeroIsInvalidArgument() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(0, TestServer.echo, "x"))
+        let response = try #require(await connection.next())
+        #expect(response.callID == 0)
+        #expect(response.code == RPCError.Code.invalidArgument.rawValue)
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func duplicateInFlightCallIDIsInvalidArgument() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(7, TestServer.wait, "dup"))
+        try await server.gates.wait("waiting dup")
+        try await connection.send(call(7, TestServer.echo, "again"))
+        let rejected = try #require(await connection.next())
+        #expect(rejected.callID == 7)
+        #expect(rejected.code == RPCError.Code.invalidArgument.rawValue)
+        server.gates.open("dup")
+        #expect(await connection.next() == RpcResponse(callID: 7, payload: Array("dup".utf8), endOfStream: true))
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func responsesArriveInCompletionOrder() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(1, TestServer.wait, "gate"))
+        try await server.gates.wait("waiting gate")
+        try await connection.send(call(2, TestServer.echo, "later"))
+        #expect(await connection.next()?.callID == 2)
+        server.gates.open("gate")
+        #expect(await connection.next()?.callID == 1)
+        await connection.close()
+        await server.stop()
+    }
+
+    @Test func unknownMethodIsUnimplemented() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(3, "/test.Test/Nope"))
+        let response = try #require(await connection.next())
+        #expect(response.callID == 3)
+        #expect(response.code == RPCError.Code.unimplemented.rawValue)
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func badPayloadIsInvalidArgument() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(RpcRequest(callID: 4, method: TestServer.typed, payload: [0xFF, 0xFF, 0xFF]))
+        let response = try #require(await connection.next())
+        #expect(response.callID == 4)
+        #expect(response.code == RPCError.Code.invalidArgument.rawValue)
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func missingOrWrongCredentialIsUnauthenticated() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(1, TestServer.secure))
+        #expect(await connection.next()?.code == RPCError.Code.unauthenticated.rawValue)
+        try await connection.send(call(2, TestServer.secure, credential: "issuer-kex"))
+        #expect(await connection.next()?.code == RPCError.Code.unauthenticated.rawValue)
+        try await connection.send(call(3, TestServer.secure, credential: "issuer-key"))
+        #expect(await connection.next() == RpcResponse(callID: 3, payload: Array("issuer".utf8), endOfStream: true))
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func missingRoleIsPermissionDeniedAndAdminImpliesEveryRole() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(1, TestServer.secure, credential: "validator-key"))
+        let denied = try #require(await connection.next())
+        #expect(denied.callID == 1)
+        #expect(denied.code == RPCError.Code.permissionDenied.rawValue)
+        try await connection.send(call(2, TestServer.secure, credential: "admin-key"))
+        #expect(await connection.next() == RpcResponse(callID: 2, payload: Array("root".utf8), endOfStream: true))
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func tooManyCallsInFlightIsResourceExhausted() async throws {
+        let server = try await TestServer.start(.init(maxConcurrentCalls: 4))
+        let connection = try await RawConnection.connect(port: server.port)
+        for id in 1...4 {
+            try await connection.send(call(UInt64(id), TestServer.wait, "g\(id)"))
+            try await server.gates.wait("waiting g\(id)")
+        }
+        try await connection.send(call(5, TestServer.echo, "one too many"))
+        let rejected = try #require(await connection.next())
+        #expect(rejected.callID == 5)
+        #expect(rejected.code == RPCError.Code.resourceExhausted.rawValue)
+        server.gates.open("g1")
+        #expect(await connection.next()?.callID == 1)
+        try await connection.send(call(6, TestServer.echo, "room again"))
+        #expect(await connection.next()?.callID == 6)
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func expiredDeadlineIsDeadlineExceededAndCancelsTheHandler() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(9, TestServer.hang, timeoutMs: 1))
+        let response = try #require(await connection.next())
+        #expect(response.callID == 9)
+        #expect(response.code == RPCError.Code.deadlineExceeded.rawValue)
+        try await server.gates.wait("hang cancelled")
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func cancelStopsTheHandlerWithoutAReply() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(11, TestServer.hang))
+        try await server.gates.wait("hang started")
+        try await connection.send(RpcRequest(callID: 11, cancel: true))
+        try await server.gates.wait("hang cancelled")
+        try await connection.send(call(12, TestServer.echo, "next"))
+        // The cancelled call got no reply: the next frame answers call 12.
+        #expect(await connection.next()?.callID == 12)
+        await connection.close()
+        await server.stop()
+    }
+
+    @Test func cancelOfAnUnknownCallIsIgnored() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(RpcRequest(callID: 99, cancel: true))
+        try await connection.send(call(100, TestServer.echo, "next"))
+        #expect(await connection.next()?.callID == 100)
+        await connection.close()
+        await server.stop()
+    }
+
+    @Test func nonRPCErrorIsInternal() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(1, TestServer.fail))
+        let response = try #require(await connection.next())
+        #expect(response.code == RPCError.Code.internalError.rawValue)
+        #expect(response.message == "internal error")
+        await connection.close()
+        await server.stop()
+    }
+
+    @Test func incompleteFrameIsClosedAfterTheFrameReadTimeout() async throws {
+        let server = try await TestServer.start(.init(frameReadTimeout: .milliseconds(100)))
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(bytes: [0])
+        await connection.waitUntilClosed()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func idleConnectionIsClosed() async throws {
+        // No serving check on this server: with so short an idle timeout, a loaded machine may
+        // close the checking connection too before it sends its request.
+        let server = try await TestServer.start(.init(idleTimeout: .milliseconds(100)))
+        let connection = try await RawConnection.connect(port: server.port)
+        await connection.waitUntilClosed()
+        await server.stop()
+    }
+
+    @Test func slowStreamReaderIsCutOffWithoutSlowingOthers() async throws {
+        let server = try await TestServer.start(.init(maxStreamBacklogBytes: 256 * 1_024))
+        let slow = try await RawConnection.connect(port: server.port, autoRead: false)
+        try await slow.send(call(1, TestServer.flood))
+        try await server.gates.wait("flood ended RESOURCE_EXHAUSTED")
+        try await expectServes(server)
+        try await slow.setAutoRead(true)
+        var last: RpcResponse?
+        while let response = await slow.next() {
+            last = response
+            if response.endOfStream { break }
+        }
+        #expect(last?.code == RPCError.Code.resourceExhausted.rawValue)
+        #expect(last?.message == "watcher cannot keep up")
+        await slow.close()
+        await server.stop()
+    }
+}

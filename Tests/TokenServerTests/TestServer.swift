@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import TokenClient
+import TokenCore
+import TokenRPC
+import TokenServer
+import TokenStore
+import TokenTestSupport
+import TokenWire
+
+/// A real token service on a loopback port, on an embedded store in a fresh temporary directory,
+/// with a clock the test moves, and one client per caller of the callers file.
+final class TestServer: Sendable {
+    /// The callers every test server knows, by name: their API keys are their names.
+    static let callers: [(name: String, roles: Set<Role>)] = [
+        ("admin", [.admin]),
+        ("issuer", [.issue]),
+        ("validator", [.validate]),
+        ("gateway", [.validate, .refresh, .revoke]),
+        ("nobody", []),
+    ]
+
+    let clock: ManualClock
+    let service: TokenService
+    let server: RPCServer
+    let port: Int
+    let directory: String
+    private let tasks: [Task<Void, any Error>]
+    private let clients: [String: TokenServiceClient]
+
+    private init(
+        clock: ManualClock,
+        service: TokenService,
+        server: RPCServer,
+        port: Int,
+        directory: String,
+        tasks: [Task<Void, any Error>]
+    ) {
+        self.clock = clock
+        self.service = service
+        self.server = server
+        self.port = port
+        self.directory = directory
+        self.tasks = tasks
+        var clients: [String: TokenServiceClient] = [:]
+        for name in Self.callers.map(\.name) + ["", "wrong-key"] {
+            clients[name] = TokenServiceClient(
+                wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: port)], credential: name)
+            )
+        }
+        self.clients = clients
+    }
+
+    /// Starts a server, runs `body` with it, and stops it.
+    static func with<T>(
+        configure: (inout TokenServiceConfiguration) -> Void = { _ in },
+        _ body: (TestServer) async throws -> T
+    ) async throws -> T {
+        let directory = try TemporaryDirectory.make(prefix: "tokend-test")
+        var configuration = TokenServiceConfiguration(issuer: "https://tokens.test")
+        configure(&configuration)
+        var logger = Logger(label: "tokend-test")
+        logger.logLevel = .warning
+        let clock = ManualClock()
+        let store = try await EmbeddedTokenStore(directory: directory + "/data", logger: logger)
+        let service = try await TokenService(configuration: configuration, store: store, clock: clock, logger: logger)
+        var rpc = RPCServerConfiguration()
+        rpc.host = "127.0.0.1"
+        rpc.port = 0
+        let server = RPCServer(configuration: rpc, methods: service.methods, callers: registry, logger: logger)
+        let tasks = [
+            Task { try await service.run() },
+            Task { try await server.run() },
+        ]
+        let address = try await server.listeningAddress()
+        let testServer = TestServer(
+            clock: clock,
+            service: service,
+            server: server,
+            port: address.port,
+            directory: directory,
+            tasks: tasks
+        )
+        do {
+            let result = try await body(testServer)
+            await testServer.stop()
+            return result
+        } catch {
+            await testServer.stop()
+            throw error
+        }
+    }
+
+    /// A client presenting the API key of the named caller ("" for none, "wrong-key" for an unknown key).
+    func client(_ caller: String) -> TokenServiceClient {
+        guard let client = clients[caller] else {
+            preconditionFailure("no test caller named \(caller)")
+        }
+        return client
+    }
+
+    private func stop() async {
+        for client in clients.values {
+            await client.rpc.close()
+        }
+        for task in tasks.reversed() {
+            task.cancel()
+            _ = await task.result
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private static var registry: CallerRegistry {
+        CallerRegistry(
+            entries: callers.map { caller in
+                CallerEntry(name: caller.name, keySHA256: SHA256.hash(Array(caller.name.utf8)), roles: caller.roles)
+            }
+        )
+    }
+}
+
+extension TokenServiceClient {
+    /// Issues a token for `subject` with a refresh token.
+    func login(_ subject: String, audience: [String] = ["api"]) async throws -> IssueResponse {
+        try await issue(IssueRequest(subject: subject, audience: audience, scopes: ["read"], withRefreshToken: true))
+    }
+}

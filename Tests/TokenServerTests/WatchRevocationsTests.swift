@@ -1,0 +1,62 @@
+import Testing
+import TokenClient
+import TokenRPC
+import TokenWire
+
+@Suite struct WatchRevocationsTests {
+    @Test func snapshotThenLiveEventsThenResume() async throws {
+        try await TestServer.with(configure: { $0.heartbeatInterval = .milliseconds(50) }) { server in
+            let gateway = server.client("gateway")
+            let login = try await server.client("issuer").login("alice")
+            let early = try await gateway.revoke(RevokeRequest(target: .tokenID(login.tokenID)))
+
+            var batches = server.client("validator").watchRevocations(WatchRevocationsRequest(sinceSeq: 0)).makeAsyncIterator()
+            let snapshot = try #require(try await batches.next())
+            #expect(snapshot.snapshot)
+            #expect(snapshot.headSeq == early.seq)
+            #expect(snapshot.events.map(\.value) == [login.tokenID])
+            #expect(snapshot.events.first?.kind == .token)
+            let complete = try #require(try await batches.next())
+            #expect(!complete.snapshot)
+
+            let live = try await gateway.revoke(RevokeRequest(target: .sessionID(login.sessionID)))
+            var received: WireRevocationEvent?
+            while received == nil, let batch = try await batches.next() {
+                #expect(!batch.snapshot)
+                received = batch.events.first
+            }
+            #expect(received?.seq == live.seq)
+            #expect(received?.kind == .session)
+            #expect(received?.value == login.sessionID)
+
+            // Resuming after the first event gets only what came later, without a snapshot.
+            var resumed = server.client("validator").watchRevocations(WatchRevocationsRequest(sinceSeq: early.seq)).makeAsyncIterator()
+            let catchUp = try #require(try await resumed.next())
+            #expect(!catchUp.snapshot)
+            #expect(catchUp.events.map(\.seq) == [live.seq])
+        }
+    }
+
+    @Test func heartbeatsArriveWhenNothingHappens() async throws {
+        try await TestServer.with(configure: { $0.heartbeatInterval = .milliseconds(20) }) { server in
+            var batches = server.client("validator").watchRevocations(WatchRevocationsRequest(sinceSeq: 0)).makeAsyncIterator()
+            var heartbeats = 0
+            while heartbeats < 3, let batch = try await batches.next() {
+                if !batch.snapshot, batch.events.isEmpty {
+                    heartbeats += 1
+                }
+            }
+            #expect(heartbeats == 3)
+        }
+    }
+
+    @Test func watchingNeedsTheValidateRole() async throws {
+        try await TestServer.with { server in
+            var batches = server.client("issuer").watchRevocations(WatchRevocationsRequest()).makeAsyncIterator()
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await batches.next()
+            }
+            #expect(error?.code == .permissionDenied)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Logging
+import TokenCore
+import TokenStore
+
+/// A fresh temporary directory holding one store's data directory, removed by `remove()`.
+struct StoreFixture {
+    /// The temporary directory (removed at the end).
+    let root: String
+    /// The store's data directory, inside `root`, not yet created.
+    let dataDirectory: String
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.path + "/tokenstore-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        dataDirectory = root + "/data"
+    }
+
+    /// Opens (or reopens) the store on `dataDirectory`.
+    func open() async throws(TokenStoreError) -> EmbeddedTokenStore {
+        try await EmbeddedTokenStore(directory: dataDirectory, logger: Self.logger)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// The permission bits of the file at `path`.
+    func mode(_ path: String) throws -> Int {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+    }
+
+    static let logger = Logger(label: "tokenstore-tests", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    static func session(
+        _ id: String,
+        subject: String = "alice",
+        createdAt: Int64 = 1_000,
+        expiresAt: Int64 = 10_000,
+        revokedAt: Int64? = nil
+    ) -> SessionRecord {
+        SessionRecord(
+            sessionID: id, subject: subject, audience: ["api", "billing"], scopes: ["read", "write:all"],
+            extraClaimsJSON: #"{"tier":"gold"}"#, metadata: ["ip": "192.0.2.7", "agent": "curl/8 \"quoted\" ü"],
+            createdAt: createdAt, refreshedAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt)
+    }
+
+    static func hash(_ seed: Int) -> [UInt8] {
+        withUnsafeBytes(of: UInt64(seed).bigEndian, Array.init) + [UInt8](repeating: 0xab, count: 24)
+    }
+
+    static func token(_ seed: Int, session: String, expiresAt: Int64 = 20_000) -> RefreshTokenRecord {
+        RefreshTokenRecord(hash: hash(seed), sessionID: session, issuedAt: 1_000, expiresAt: expiresAt)
+    }
+
+    static func key(_ id: String, byte: UInt8) -> StoredSigningKey {
+        StoredSigningKey(
+            keyID: id, algorithm: "EdDSA", state: "active", notBefore: 100, notAfter: 0,
+            privateKeyPKCS8: [0x30, 0x2e, 0x02, 0x01, 0x00] + [UInt8](repeating: byte, count: 41))
+    }
+}
