@@ -49,7 +49,7 @@ public struct TokenID: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: `TokenError.randomFailure` when the random generator fails.
     public static func timeOrdered(unixMilliseconds: Int64) throws(TokenError) -> TokenID {
         let time = UInt64(clamping: unixMilliseconds) & 0xFFFF_FFFF_FFFF
-        let counter = UInt64(orderingCounter.add(1, ordering: .relaxed).newValue)
+        let counter = UInt64(orderingCounter.wrappingAdd(1, ordering: .relaxed).newValue)
         let high = time << 16 | counter
         let random = try SecureRandom.bytes(8)
         let low = random.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }

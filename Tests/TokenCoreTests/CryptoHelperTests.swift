@@ -40,6 +40,22 @@ import TokenCore
         #expect(TokenID(bytes: [1, 2]) == nil)
     }
 
+    @Test func timeOrderedIDsCarryTheirTimeAndSurviveTheCounterWrapping() throws {
+        let milliseconds: Int64 = 1_800_000_000_123
+        // More ids than the 16-bit counter holds: it wraps instead of trapping.
+        var ids: [TokenID] = []
+        for _ in 0..<70_000 {
+            ids.append(try TokenID.timeOrdered(unixMilliseconds: milliseconds))
+        }
+        #expect(Set(ids).count == ids.count)
+        let time = ids[0].bytes[0..<6].reduce(Int64(0)) { $0 << 8 | Int64($1) }
+        #expect(time == milliseconds)
+        // An id of a later millisecond sorts after every id of an earlier one.
+        let later = try TokenID.timeOrdered(unixMilliseconds: milliseconds + 1)
+        #expect(ids.allSatisfy { $0.bytes.lexicographicallyPrecedes(later.bytes) })
+        #expect(TokenID(later.text) == later)
+    }
+
     @Test func aesGCMSealsAndOpens() throws {
         let key = try SecureRandom.bytes(32)
         let plaintext = Array("a private key".utf8)
