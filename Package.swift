@@ -65,7 +65,6 @@ let package = Package(
             dependencies: [
                 "TokenWire",
                 "TokenCore",
-                "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

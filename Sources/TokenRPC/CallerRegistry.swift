@@ -1,4 +1,4 @@
-import COpenSSL
+import TokenCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -74,40 +74,16 @@ public struct CallerRegistry: Sendable {
     /// - Parameter credential: the presented API key.
     /// - Returns: the caller, or nil when the credential is empty or matches no entry.
     public func authenticate(credential: String) -> Caller? {
-        guard !credential.isEmpty, let digest = Self.sha256(credential) else { return nil }
+        guard !credential.isEmpty else { return nil }
+        let digest = SHA256.hash(credential.utf8)
         var match: CallerEntry?
+        // Every entry is compared, in constant time, whichever matches.
         for entry in entries where entry.keySHA256.count == Self.digestLength {
-            let equal = digest.withUnsafeBytes { presented in
-                entry.keySHA256.withUnsafeBytes { stored in
-                    CRYPTO_memcmp(presented.baseAddress, stored.baseAddress, Self.digestLength) == 0
-                }
-            }
-            if equal, match == nil {
+            if constantTimeEquals(digest, entry.keySHA256), match == nil {
                 match = entry
             }
         }
         return match.map { Caller(name: $0.name, roles: $0.roles) }
-    }
-
-    /// The SHA-256 digest of the credential's UTF-8 bytes, through OpenSSL's EVP interface.
-    private static func sha256(_ credential: String) -> [UInt8]? {
-        var digest = [UInt8](repeating: 0, count: digestLength)
-        var credential = credential
-        var length: UInt32 = 0
-        let status = credential.withUTF8 { input in
-            digest.withUnsafeMutableBytes { output in
-                EVP_Digest(
-                    input.baseAddress,
-                    input.count,
-                    output.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                    &length,
-                    EVP_sha256(),
-                    nil
-                )
-            }
-        }
-        guard status == 1, length == digestLength else { return nil }
-        return digest
     }
 
     private static func decodeHex(_ text: String) -> [UInt8]? {
