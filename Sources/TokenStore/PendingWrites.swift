@@ -38,6 +38,10 @@ final class PendingWrites<Value: Sendable>: WriteJob {
         return true
     }
 
+    func discardResults() {
+        results.withLock { $0.removeAll() }
+    }
+
     func finish(on database: SQLiteConnection, batchError: TokenStoreError?) {
         if let batchError {
             continuation.resume(returning: Array(repeating: .failure(batchError), count: bodies.count))

@@ -2,8 +2,8 @@ import TokenCore
 
 /// The embedded store's tables, and the connection settings of its writer and readers.
 enum StoreSchema {
-    /// The schema this code reads and writes (`PRAGMA user_version`).
-    static let version: Int64 = 1
+    /// The schema this code reads and writes (`PRAGMA user_version`): one per migration.
+    static let version = Int64(migrations.count)
 
     /// How long a connection waits for a lock before giving up (milliseconds).
     static let busyTimeoutMilliseconds: Int32 = 5_000
@@ -29,6 +29,9 @@ enum StoreSchema {
         default: nil
         }
     }
+
+    /// The statements that bring the schema from version `index` to `index + 1`.
+    static let migrations = [versionOne, versionTwo]
 
     private static let versionOne = [
         """
@@ -89,8 +92,33 @@ enum StoreSchema {
         "CREATE INDEX revocation_events_by_expiry ON revocation_events (expires_at)",
     ]
 
+    /// Version 2 makes an Issue cheaper for the writer: refresh tokens lose their foreign key (checked
+    /// on every insert) and their index by session (maintained on every insert). Both served only to
+    /// delete a session's tokens with it, which nothing needs: a session never outlives its newest
+    /// refresh token, so the expiry purge drops the tokens first, and the session id that begins
+    /// every lookup key still finds a session's tokens.
+    private static let versionTwo = [
+        """
+        CREATE TABLE refresh_tokens_v2 (
+            hash BLOB PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            issued_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            spent_at INTEGER,
+            replay BLOB NOT NULL
+        ) WITHOUT ROWID
+        """,
+        """
+        INSERT INTO refresh_tokens_v2 (hash, session_id, issued_at, expires_at, spent_at, replay)
+        SELECT hash, session_id, issued_at, expires_at, spent_at, replay FROM refresh_tokens
+        """,
+        "DROP TABLE refresh_tokens",
+        "ALTER TABLE refresh_tokens_v2 RENAME TO refresh_tokens",
+        "CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at)",
+    ]
+
     /// Sets up the writer connection: WAL, `synchronous=FULL` (a commit is on disk when it returns),
-    /// foreign keys, and the schema (created or migrated to `version`).
+    /// and the schema (created, or migrated to `version` in one transaction).
     /// - Throws: `unavailable` when the file cannot be written, also when it holds a newer schema.
     static func prepareWriter(_ database: SQLiteConnection) throws(TokenStoreError) {
         let mode = try database.query("PRAGMA journal_mode = WAL") { row in row.text(0) }
@@ -98,16 +126,18 @@ enum StoreSchema {
             throw .unavailable("the database cannot use write-ahead logging (journal mode \(mode.first ?? "?"))")
         }
         try database.execute("PRAGMA synchronous = FULL")
-        try database.execute("PRAGMA foreign_keys = ON")
         let stored = try database.query("PRAGMA user_version") { row in row.int64(0) }.first ?? 0
+        guard stored >= 0 else {
+            throw .corrupt("the database has a negative schema version (\(stored))")
+        }
         guard stored <= version else {
             throw .unavailable("the data was written by a newer version (schema \(stored), this one reads \(version))")
         }
         guard stored < version else { return }
         try database.execute("BEGIN IMMEDIATE")
         do throws(TokenStoreError) {
-            if stored < 1 {
-                for statement in versionOne {
+            for migration in migrations[Int(stored)...] {
+                for statement in migration {
                     try database.execute(statement)
                 }
             }

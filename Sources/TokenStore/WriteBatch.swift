@@ -2,29 +2,20 @@ import Logging
 
 /// Group commit: the writer thread runs every pending write in one transaction, one fsync for all.
 enum WriteBatch {
-    /// Runs `jobs` in one transaction (each write in its own savepoint, so that a failing write
-    /// leaves the others intact), commits, then answers every job. When the transaction cannot be
-    /// committed every job gets the error and nothing is acknowledged.
+    /// Runs `jobs` in one transaction, commits, then answers every job. A write that fails must not
+    /// fail the others: the batch first runs without savepoints (writes rarely fail), and only when
+    /// one does is it rolled back and run again with each write in its own savepoint. When the
+    /// transaction cannot be committed every job gets the error and nothing is acknowledged.
     static func commit(_ jobs: [any WriteJob], on database: SQLiteConnection, logger: Logger) {
         var writes = 0
         do throws(TokenStoreError) {
-            try database.execute("BEGIN IMMEDIATE")
-            for job in jobs {
-                for index in 0..<job.count {
-                    writes += 1
-                    try database.execute("SAVEPOINT write")
-                    if job.perform(index, on: database) {
-                        try database.execute("RELEASE write")
-                    } else {
-                        guard !database.isAutocommit else {
-                            throw .unavailable("the transaction was rolled back by an I/O error")
-                        }
-                        try database.execute("ROLLBACK TO write")
-                        try database.execute("RELEASE write")
-                    }
+            if try !run(jobs, on: database, isolatingEachWrite: false, writes: &writes) {
+                for job in jobs {
+                    job.discardResults()
                 }
+                writes = 0
+                _ = try run(jobs, on: database, isolatingEachWrite: true, writes: &writes)
             }
-            try database.execute("COMMIT")
         } catch {
             if !database.isAutocommit {
                 _ = try? database.execute("ROLLBACK")
@@ -39,5 +30,42 @@ enum WriteBatch {
         for job in jobs {
             job.finish(on: database, batchError: nil)
         }
+    }
+
+    /// One attempt at the batch's transaction.
+    /// - Returns: true when it committed; false when a write failed without `isolatingEachWrite`
+    ///   (the transaction is then rolled back).
+    private static func run(
+        _ jobs: [any WriteJob],
+        on database: SQLiteConnection,
+        isolatingEachWrite: Bool,
+        writes: inout Int
+    ) throws(TokenStoreError) -> Bool {
+        try database.execute("BEGIN IMMEDIATE")
+        for job in jobs {
+            for index in 0..<job.count {
+                writes += 1
+                if isolatingEachWrite {
+                    try database.execute("SAVEPOINT write")
+                }
+                if job.perform(index, on: database) {
+                    if isolatingEachWrite {
+                        try database.execute("RELEASE write")
+                    }
+                    continue
+                }
+                guard !database.isAutocommit else {
+                    throw .unavailable("the transaction was rolled back by an I/O error")
+                }
+                guard isolatingEachWrite else {
+                    try database.execute("ROLLBACK")
+                    return false
+                }
+                try database.execute("ROLLBACK TO write")
+                try database.execute("RELEASE write")
+            }
+        }
+        try database.execute("COMMIT")
+        return true
     }
 }

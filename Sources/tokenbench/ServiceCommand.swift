@@ -1,4 +1,6 @@
 import ArgumentParser
+import NIOCore
+import NIOPosix
 import Foundation
 import Logging
 import Synchronization
@@ -25,6 +27,13 @@ struct ServiceCommand: AsyncParsableCommand {
 
     @Option(help: "Calls kept in flight per connection (pipelining).")
     var depth: Int = 32
+
+    @Option(help: "Load generator for Validate and Issue: raw (pre-encoded pipelined frames) or typed (the TokenClient stub).")
+    var client: LoadGenerator = .raw
+
+    enum LoadGenerator: String, CaseIterable, ExpressibleByArgument {
+        case raw, typed
+    }
 
     @Option(help: "Concurrent callers for the Revoke measurement.")
     var revokers: Int = 64
@@ -81,15 +90,43 @@ struct ServiceCommand: AsyncParsableCommand {
             serviceTask.cancel()
         }
         let port = try await server.listeningAddress().port
+        // The load runs on an event loop of its own, as a client process would; its CPU time still
+        // comes out of the same cores.
+        let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let clients = (0..<connections).map { _ in
-            TokenServiceClient(wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: port)], credential: "bench"))
+            TokenServiceClient(wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: port)], credential: "bench", eventLoopGroup: clientGroup))
         }
 
         let sample = try await clients[0].issue(IssueRequest(subject: "bench-user", audience: ["api"], scopes: ["read"]))
         let key = try SigningKey.generate(algorithm)
         let validateRequest = ValidateRequest(token: sample.accessToken, audience: "api")
         let issueRequest = IssueRequest(subject: "bench-user", audience: ["api"], scopes: ["read"], withRefreshToken: true)
+        let expectedValidation = try await clients[0].validate(validateRequest)
+        guard expectedValidation.valid else { throw ValidationError("the benchmark token did not validate") }
+        // Every Validate answer for the one token is the same message, byte for byte.
+        let expectedValidationBytes = ByteBuffer(bytes: expectedValidation.serializedBytes())
+        let rawValidate = PipelinedLoad(
+            method: TokenServiceMethod.validate, payload: validateRequest.serializedBytes(), credential: "bench",
+            accept: { $0 == expectedValidationBytes })
+        let rawIssue = PipelinedLoad(
+            method: TokenServiceMethod.issue, payload: issueRequest.serializedBytes(), credential: "bench",
+            accept: { $0.readableBytes > 0 })
         let counter = Atomic<UInt64>(0)
+
+        /// Calls per second of one operation with the chosen load generator.
+        func wireRate(
+            _ load: PipelinedLoad,
+            typed call: @escaping @Sendable (TokenServiceClient) async throws -> Void
+        ) async throws -> Double {
+            switch client {
+            case .raw:
+                try await load.measure(
+                    host: "127.0.0.1", port: port, connections: connections, depth: depth, duration: duration,
+                    group: clientGroup)
+            case .typed:
+                try await measure(clients: clients, perClient: depth, duration: duration, call)
+            }
+        }
 
         // Raw and wire runs alternate within each round, so a change in machine load affects both
         // sides of a ratio alike; the median over the rounds is reported.
@@ -99,7 +136,7 @@ struct ServiceCommand: AsyncParsableCommand {
         for _ in 0..<rounds {
             if operations.contains(.validate) {
                 let raw = try RawEVPRate.measure(threads: cores, duration: duration, key: key, operation: .verify)
-                let wire = try await measure(clients: clients, perClient: depth, duration: duration) { client in
+                let wire = try await wireRate(rawValidate) { client in
                     let answer = try await client.validate(validateRequest)
                     guard answer.valid else { throw ValidationError("the benchmark token did not validate") }
                 }
@@ -107,7 +144,7 @@ struct ServiceCommand: AsyncParsableCommand {
             }
             if operations.contains(.issue) {
                 let raw = try RawEVPRate.measure(threads: cores, duration: duration, key: key, operation: .sign)
-                let wire = try await measure(clients: clients, perClient: depth, duration: duration) { client in
+                let wire = try await wireRate(rawIssue) { client in
                     _ = try await client.issue(issueRequest)
                 }
                 issues.append(Sample(rate: wire, raw: raw))
@@ -121,7 +158,9 @@ struct ServiceCommand: AsyncParsableCommand {
                 )
             }
         }
-        print("\(algorithm.rawValue) on \(cores) cores, \(connections) connections × \(depth) calls in flight, median of \(rounds) rounds")
+        print(
+            "\(algorithm.rawValue) on \(cores) cores, \(client.rawValue) client, \(connections) connections × \(depth) calls in flight, median of \(rounds) rounds"
+        )
         print("operation                     rate/s   raw EVP/s (all cores)   ratio")
         report("Validate (wire)", validates, rawLabel: "verify", target: 0.70)
         report("Issue (durable)", issues, rawLabel: "sign", target: 0.50)
@@ -134,6 +173,14 @@ struct ServiceCommand: AsyncParsableCommand {
         for client in clients {
             await client.rpc.close()
         }
+        try await clientGroup.shutdownGracefully()
+        // Stop the server and the service, then close the store, before the process exits and the
+        // temporary directory goes: handlers of calls cut off at the end of a measurement may still run.
+        serverTask.cancel()
+        serviceTask.cancel()
+        _ = await serverTask.result
+        _ = await serviceTask.result
+        await store.close()
     }
 
     /// Calls per second with `perClient` callers on each client looping over `call` for `duration`.

@@ -113,7 +113,8 @@ struct RevocationStoreTests {
         defer { fixture.remove() }
         let store = try await fixture.open()
         try await store.createSession(
-            StoreFixture.session("old", expiresAt: 500), refreshToken: StoreFixture.token(1, session: "old"))
+            StoreFixture.session("old", expiresAt: 500),
+            refreshToken: StoreFixture.token(1, session: "old", expiresAt: 500))
         try await store.createSession(
             StoreFixture.session("live", expiresAt: 5_000),
             refreshToken: StoreFixture.token(2, session: "live", expiresAt: 800))

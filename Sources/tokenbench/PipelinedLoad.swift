@@ -1,0 +1,192 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+import TokenWire
+
+/// A lean pipelined load generator, like `wrk` or `h2load` for this protocol: every connection keeps
+/// `depth` calls in flight and sends one more pre-encoded request for each answer. Answers are checked
+/// (status OK and `accept` true for the payload) without building typed messages, so the generator
+/// leaves the cores to the server, as a client on another machine would.
+struct PipelinedLoad: Sendable {
+    /// The request every call sends (its `call_id` is replaced per call).
+    let method: String
+    let payload: [UInt8]
+    let credential: String
+    /// Judges an OK answer's payload; false counts as a failed call.
+    let accept: @Sendable (ByteBuffer) -> Bool
+
+    /// Answers per second over `duration`, with `connections` connections of `depth` calls each.
+    /// - Throws: when a connection fails or any answer is not accepted.
+    func measure(
+        host: String,
+        port: Int,
+        connections: Int,
+        depth: Int,
+        duration: Duration,
+        group: any EventLoopGroup
+    ) async throws -> Double {
+        let counters = PipelinedCallCounters()
+        let template = RpcRequest(callID: 1, method: method, payload: payload, credential: credential).serializedBytes()
+        guard template.starts(with: [0x08, 0x01]) else { throw PipelinedLoadError("unexpected request encoding") }
+        let requestTail = Array(template.dropFirst(2))
+        let bootstrap = ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(
+                        PipelinedCallsHandler(requestTail: requestTail, depth: depth, accept: accept, counters: counters)
+                    )
+                }
+            }
+        var channels: [any Channel] = []
+        defer {
+            counters.stopped.store(true, ordering: .relaxed)
+            for channel in channels {
+                channel.close(promise: nil)
+            }
+        }
+        for _ in 0..<connections {
+            channels.append(try await bootstrap.connect(host: host, port: port).get())
+        }
+        // Let every connection fill its pipeline before the window opens.
+        try await Task.sleep(for: .milliseconds(200))
+        let clock = ContinuousClock()
+        let startCount = counters.completed.load(ordering: .relaxed)
+        let start = clock.now
+        try await Task.sleep(for: duration)
+        let endCount = counters.completed.load(ordering: .relaxed)
+        let elapsed = clock.now - start
+        let failed = counters.failed.load(ordering: .relaxed)
+        guard failed == 0 else {
+            throw PipelinedLoadError("\(failed) of \(endCount + failed) \(method) calls failed or answered unexpectedly")
+        }
+        let (wholeSeconds, attoseconds) = elapsed.components
+        return Double(endCount - startCount) / (Double(wholeSeconds) + Double(attoseconds) * 1e-18)
+    }
+}
+
+/// Calls answered and failed over all connections of one measurement.
+final class PipelinedCallCounters: Sendable {
+    let completed = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
+    let stopped = Atomic<Bool>(false)
+}
+
+struct PipelinedLoadError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// One connection of a `PipelinedLoad`: primes `depth` calls, then answers each answer with a new call;
+/// writes are flushed once per read burst.
+final class PipelinedCallsHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let requestTail: [UInt8]
+    private let depth: Int
+    private let accept: @Sendable (ByteBuffer) -> Bool
+    private let counters: PipelinedCallCounters
+    private var nextCallID: UInt64 = 0
+
+    init(
+        requestTail: [UInt8],
+        depth: Int,
+        accept: @escaping @Sendable (ByteBuffer) -> Bool,
+        counters: PipelinedCallCounters
+    ) {
+        self.requestTail = requestTail
+        self.depth = depth
+        self.accept = accept
+        self.counters = counters
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        for _ in 0..<depth {
+            send(context: context)
+        }
+        context.flush()
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = Self.unwrapInboundIn(data)
+        if let answer = Self.answer(in: frame), answer.code == 0, accept(answer.payload) {
+            counters.completed.add(1, ordering: .relaxed)
+        } else {
+            counters.failed.add(1, ordering: .relaxed)
+        }
+        if !counters.stopped.load(ordering: .relaxed) {
+            send(context: context)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !counters.stopped.load(ordering: .relaxed) {
+            counters.failed.add(1, ordering: .relaxed)
+        }
+        context.close(promise: nil)
+    }
+
+    /// Writes one request frame: the length prefix, `call_id` (field 1) and the template's other fields.
+    private func send(context: ChannelHandlerContext) {
+        nextCallID &+= 1
+        var buffer = context.channel.allocator.buffer(capacity: requestTail.count + 15)
+        buffer.writeInteger(UInt32(0), endianness: .big)
+        buffer.writeInteger(UInt8(0x08))
+        var value = nextCallID
+        while value >= 0x80 {
+            buffer.writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        buffer.writeInteger(UInt8(value))
+        buffer.writeBytes(requestTail)
+        buffer.setInteger(UInt32(buffer.readableBytes - 4), at: buffer.readerIndex, endianness: .big)
+        context.write(Self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// The status code (field 2) and payload (field 4) of an `RpcResponse`; nil when it does not parse.
+    static func answer(in frame: ByteBuffer) -> (code: UInt64, payload: ByteBuffer)? {
+        var frame = frame
+        var code: UInt64 = 0
+        var payload = ByteBuffer()
+        while frame.readableBytes > 0 {
+            guard let tag = readVarint(&frame) else { return nil }
+            switch tag & 7 {
+            case 0:
+                guard let value = readVarint(&frame) else { return nil }
+                if tag >> 3 == 2 { code = value }
+            case 2:
+                guard let length = readVarint(&frame), length <= frame.readableBytes,
+                    let bytes = frame.readSlice(length: Int(length))
+                else { return nil }
+                if tag >> 3 == 4 { payload = bytes }
+            default:
+                return nil
+            }
+        }
+        return (code, payload)
+    }
+
+    private static func readVarint(_ buffer: inout ByteBuffer) -> UInt64? {
+        var value: UInt64 = 0
+        for shift in stride(from: UInt64(0), to: 64, by: 7) {
+            guard let byte = buffer.readInteger(as: UInt8.self) else { return nil }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+        }
+        return nil
+    }
+}
+
+@available(*, unavailable)
+extension PipelinedCallsHandler: Sendable {}
