@@ -237,12 +237,8 @@ public final class RPCClient: Sendable {
             switch step {
             case .ready(let connection):
                 return connection
-            case .wait(let future):
-                do {
-                    return try await future.get()
-                } catch {
-                    throw error as? RPCError ?? .unavailable("\(error)")
-                }
+            case .wait(let attempt):
+                return try await Self.wait(for: attempt, deadline: deadline)
             case .backoff(let retryAt):
                 if let deadline, retryAt > deadline {
                     throw .unavailable("no endpoint reachable; next attempt after the call's deadline")
@@ -253,29 +249,59 @@ public final class RPCClient: Sendable {
                     throw .cancelled()
                 }
             case .connect(let promise):
-                let result = await connectToAnyEndpoint()
-                state.withLock { state in
-                    state.connecting = nil
-                    switch result {
-                    case .success(let connection):
-                        state.connection = connection
-                        state.retryAt = nil
-                        state.nextBackoff = nil
-                        if state.closed {
-                            connection.channel.close(promise: nil)
-                        }
-                    case .failure:
-                        let backoff = state.nextBackoff ?? configuration.backoff.initial
-                        state.retryAt = .now + backoff
-                        state.nextBackoff = min(
-                            backoff * configuration.backoff.multiplier,
-                            configuration.backoff.maximum
-                        )
-                    }
-                }
-                promise.completeWith(result.mapError { $0 as any Error })
-                return try result.get()
+                // The attempt runs on its own: a caller whose deadline passes, or whose task is
+                // cancelled, stops waiting without ending the attempt the other callers wait for.
+                Task { await self.connect(completing: promise) }
+                return try await Self.wait(for: promise.futureResult, deadline: deadline)
             }
+        }
+    }
+
+    /// Connects to the first endpoint that answers, records the outcome (and the next backoff after
+    /// a failure), and completes `promise` with it.
+    private func connect(completing promise: EventLoopPromise<RPCClientConnection>) async {
+        let result = await connectToAnyEndpoint()
+        state.withLock { state in
+            state.connecting = nil
+            switch result {
+            case .success(let connection):
+                state.connection = connection
+                state.retryAt = nil
+                state.nextBackoff = nil
+                if state.closed {
+                    connection.channel.close(promise: nil)
+                }
+            case .failure:
+                let backoff = state.nextBackoff ?? configuration.backoff.initial
+                state.retryAt = .now + backoff
+                state.nextBackoff = min(backoff * configuration.backoff.multiplier, configuration.backoff.maximum)
+            }
+        }
+        promise.completeWith(result.mapError { $0 as any Error })
+    }
+
+    /// Waits for a connection attempt until `deadline` at most; DEADLINE_EXCEEDED after it, CANCELLED
+    /// when the task is cancelled.
+    private static func wait(
+        for attempt: EventLoopFuture<RPCClientConnection>,
+        deadline: ContinuousClock.Instant?
+    ) async throws(RPCError) -> RPCClientConnection {
+        let waiter = attempt.eventLoop.makePromise(of: RPCClientConnection.self)
+        attempt.cascade(to: waiter)
+        let timer = deadline.map { deadline in
+            attempt.eventLoop.scheduleTask(in: TimeAmount(deadline - .now)) {
+                waiter.fail(RPCError.deadlineExceeded())
+            }
+        }
+        defer { timer?.cancel() }
+        do {
+            return try await withTaskCancellationHandler {
+                try await waiter.futureResult.get()
+            } onCancel: {
+                waiter.fail(RPCError.cancelled())
+            }
+        } catch {
+            throw error as? RPCError ?? .unavailable("\(error)")
         }
     }
 
