@@ -24,7 +24,8 @@ public struct RPCMethod: Sendable {
         self.handler = handler
     }
 
-    /// A method answering one response per request.
+    /// A method answering one response per request. Its handler runs in a task whose executor is
+    /// the connection's event loop: it may await anything, but must not block the thread.
     /// - Parameters:
     ///   - fullName: the full method name.
     ///   - role: the role a caller needs, or nil when the method is open to all.
@@ -50,8 +51,7 @@ public struct RPCMethod: Sendable {
 
     /// A unary method whose handler is short, synchronous CPU work that never blocks or waits (a
     /// signature check, a lookup in memory). It runs on the connection's event loop as soon as the
-    /// request is read, which saves two thread hops per call; anything that does I/O or waits
-    /// belongs in `unary`.
+    /// request is read, without a task; anything that waits belongs in `unary`.
     /// - Parameters:
     ///   - fullName: the full method name.
     ///   - role: the role a caller needs, or nil when the method is open to all.

@@ -5,7 +5,8 @@ import TokenWire
 /// Serves the calls of one connection: checks each request in the contract's order, runs its handler
 /// in a task, writes responses in completion order, and enforces the connection's timeouts and limits.
 ///
-/// Confined to the channel's event loop; handler tasks come back to it through `NIOLoopBound`.
+/// Confined to the channel's event loop. Unary handler tasks prefer that loop as their executor,
+/// so they answer from it directly; stream handlers run elsewhere and come back through `NIOLoopBound`.
 final class RPCServerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -35,6 +36,7 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     private var lastFrameAt = NIODeadline.now()
     private var cachedCredential = ""
     private var cachedCaller: Caller?
+    private var taskExecutor: EventLoopTaskExecutor?
 
     /// - Parameters:
     ///   - shared: the server's shared state.
@@ -48,6 +50,7 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        taskExecutor = EventLoopTaskExecutor(eventLoop: context.eventLoop)
         lastFrameAt = .now()
         scheduleIdleCheck()
     }
@@ -202,7 +205,8 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
             )
             return
         case .unary(let handler):
-            task = Self.runUnary(handler, request.payload, rpcContext, serial: serial, loop: loop, shared: shared)
+            task = Self.runUnary(
+                handler, request.payload, rpcContext, serial: serial, loop: loop, shared: shared, executor: taskExecutor)
         case .serverStreaming(let handler):
             task = Self.runStream(handler, request.payload, rpcContext, serial: serial, loop: loop, shared: shared)
         }
@@ -250,9 +254,10 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
         _ rpcContext: RPCContext,
         serial: UInt64,
         loop: NIOLoopBound<RPCServerConnectionHandler>,
-        shared: RPCServerShared
+        shared: RPCServerShared,
+        executor: EventLoopTaskExecutor?
     ) -> Task<Void, Never> {
-        Task {
+        Task(executorPreference: executor) {
             let callID = rpcContext.callID
             let response: RpcResponse
             do {
@@ -262,13 +267,13 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
                 response = errorResponse(error, context: rpcContext)
             }
             let frame = shared.frame(response)
-            loop.eventLoop.execute {
-                loop.value.completeCall(
-                    callID,
-                    serial: serial,
-                    frame: frame,
-                    code: RPCError.Code(rawValue: response.code)
-                )
+            let code = RPCError.Code(rawValue: response.code)
+            if loop.eventLoop.inEventLoop {
+                loop.value.completeCall(callID, serial: serial, frame: frame, code: code)
+            } else {
+                loop.eventLoop.execute {
+                    loop.value.completeCall(callID, serial: serial, frame: frame, code: code)
+                }
             }
         }
     }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import TokenClient
 import TokenCore
@@ -83,12 +84,17 @@ struct ServiceCommand: AsyncParsableCommand {
         rpcConfiguration.port = 0
         let callers = CallerRegistry(entries: [CallerEntry(name: "bench", keySHA256: SHA256.hash(Array("bench".utf8)), roles: [.admin])])
         let server = RPCServer(configuration: rpcConfiguration, methods: service.methods, callers: callers, logger: logger)
-        let serverTask = Task { try await server.run() }
-        let serviceTask = Task { try await service.run() }
-        defer {
-            serverTask.cancel()
-            serviceTask.cancel()
-        }
+        // As in tokend: shutting down stops the server first, which lets calls in flight finish,
+        // then the service, which closes the store.
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service), .init(service: server)],
+                gracefulShutdownSignals: [],
+                logger: logger
+            )
+        )
+        let servicesTask = Task { try await services.run() }
+        defer { servicesTask.cancel() }
         let port = try await server.listeningAddress().port
         // The load runs on an event loop of its own, as a client process would; its CPU time still
         // comes out of the same cores.
@@ -174,13 +180,9 @@ struct ServiceCommand: AsyncParsableCommand {
             await client.rpc.close()
         }
         try await clientGroup.shutdownGracefully()
-        // Stop the server and the service, then close the store, before the process exits and the
-        // temporary directory goes: handlers of calls cut off at the end of a measurement may still run.
-        serverTask.cancel()
-        serviceTask.cancel()
-        _ = await serverTask.result
-        _ = await serviceTask.result
-        await store.close()
+        // Stop before the process exits and the temporary directory goes.
+        await services.triggerGracefulShutdown()
+        try await servicesTask.value
     }
 
     /// Calls per second with `perClient` callers on each client looping over `call` for `duration`.

@@ -104,6 +104,14 @@ import TokenWire
         await server.stop()
     }
 
+    @Test func unaryHandlersRunOnAnEventLoopAlsoAfterTheyAwait() async throws {
+        let server = try await TestServer.start()
+        let client = client(server)
+        #expect(try await client.unary(TestServer.executor, RawBytes([]), as: RawBytes.self).text == "event loop, event loop")
+        await client.close()
+        await server.stop()
+    }
+
     @Test func synchronousMethodsAnswerAndFailLikeOthers() async throws {
         let server = try await TestServer.start()
         let client = client(server)

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 import TokenRPC
 import TokenWire
 
@@ -19,6 +20,7 @@ final class TestServer: Sendable {
     static let flood = "/test.Test/Flood"
     static let forever = "/test.Test/Forever"
     static let callIDs = "/test.Test/CallID"
+    static let executor = "/test.Test/Executor"
 
     /// SHA-256 of "issuer-key", "validator-key" and "admin-key".
     static let issuerDigest = "5d3ba21c7e7f4616b9c059855555ba1c7dbd7cfa40398e9936c812941c3576a8"
@@ -107,6 +109,12 @@ final class TestServer: Sendable {
     static func methods(gates: Gates) -> [RPCMethod] {
         [
             .unary(echo, role: nil, request: RawBytes.self) { request, _ in request },
+            .unary(executor, role: nil, request: RawBytes.self) { _, _ in
+                let before = MultiThreadedEventLoopGroup.currentEventLoop != nil
+                await Task.yield()
+                let after = MultiThreadedEventLoopGroup.currentEventLoop != nil
+                return RawBytes("\(before ? "event loop" : "elsewhere"), \(after ? "event loop" : "elsewhere")")
+            },
             .synchronousUnary(inline, role: nil, request: RawBytes.self) { request, _ in
                 guard request.text != "missing" else { throw RPCError.notFound("no such thing") }
                 return RawBytes("inline " + request.text)
