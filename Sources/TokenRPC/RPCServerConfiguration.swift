@@ -7,7 +7,7 @@ public struct RPCServerConfiguration: Sendable {
     /// The largest request frame accepted; a larger length prefix is answered RESOURCE_EXHAUSTED and
     /// the connection is closed.
     public var maxFrameBytes: Int
-    /// The largest response frame the server writes; a larger response is answered INTERNAL.
+    /// The largest response frame the server writes; a larger response is answered RESOURCE_EXHAUSTED.
     public var maxResponseFrameBytes: Int
     /// A frame not complete within this time of its first byte closes the connection.
     public var frameReadTimeout: Duration

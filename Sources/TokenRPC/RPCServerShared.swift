@@ -18,16 +18,17 @@ struct RPCServerShared: Sendable {
         self.encoder = FrameEncoder(maxFrameLength: configuration.maxResponseFrameBytes)
     }
 
-    /// A response frame; a response over the frame limit becomes an INTERNAL error frame.
+    /// A response frame; a response over `max_response_frame_bytes` becomes a RESOURCE_EXHAUSTED
+    /// error frame, as gRPC answers a message over its size limit.
     func frame(_ response: RpcResponse) -> ByteBuffer {
         do {
             return try encoder.encode(response, allocator: ByteBufferAllocator())
         } catch {
-            logger.error("response too large", metadata: ["call_id": "\(response.callID)", "error": "\(error)"])
+            logger.warning("response too large", metadata: ["call_id": "\(response.callID)", "error": "\(error)"])
             let replacement = RpcResponse(
                 callID: response.callID,
-                code: RPCError.Code.internalError.rawValue,
-                message: "response too large",
+                code: RPCError.Code.resourceExhausted.rawValue,
+                message: "response exceeds max_response_frame_bytes (\(configuration.maxResponseFrameBytes))",
                 endOfStream: true
             )
             var buffer = ByteBuffer()

@@ -77,7 +77,17 @@ extension TokenService {
             throw RPCError(code: .invalidArgument, message: "subject must be 1 to \(IssueLimits.subjectBytes) bytes")
         }
         let now = clock.now()
-        let sessions = try await storeCall { try await store.liveSessions(subject: request.subject, now: now) }
+        let limit = configuration.maxListedSessions
+        let sessions = try await storeCall {
+            // One more than the cap, to tell a subject at the cap from one over it.
+            try await store.liveSessions(subject: request.subject, now: now, limit: limit < .max ? limit + 1 : limit)
+        }
+        guard sessions.count <= limit else {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "the subject has more than \(limit) live sessions; Revoke by subject ends them all"
+            )
+        }
         return ListSessionsResponse(
             sessions: sessions.map { session in
                 WireSession(

@@ -22,6 +22,9 @@ public struct TokenServiceConfiguration: Sendable {
     public var heartbeatInterval: Duration = .seconds(1)
     /// Events queued for one watcher before it is cut off as too slow.
     public var watcherQueueLimit: Int = 65_536
+    /// The most sessions ListSessions answers; a subject with more live sessions is answered
+    /// RESOURCE_EXHAUSTED (the contract has no paging; Revoke by subject ends them all).
+    public var maxListedSessions: Int = 1_000
     /// How often expired rows are purged and the key ring pruned.
     public var maintenanceInterval: Duration = .seconds(60)
     /// The server's version, as Health reports it.

@@ -168,15 +168,16 @@ public final class EmbeddedTokenStore: TokenStore {
         }
     }
 
-    public func liveSessions(subject: String, now: Int64) async throws(TokenStoreError) -> [SessionRecord] {
+    public func liveSessions(subject: String, now: Int64, limit: Int) async throws(TokenStoreError) -> [SessionRecord] {
         try await read { database throws(TokenStoreError) in
             try database.query(
                 """
                 SELECT \(Self.sessionColumns) FROM sessions
                 WHERE subject = ? AND revoked_at IS NULL AND expires_at > ?
                 ORDER BY created_at DESC, id DESC
+                LIMIT ?
                 """,
-                [.text(subject), .integer(now)],
+                [.text(subject), .integer(now), .integer(Int64(max(0, limit)))],
                 row: Self.sessionRecord)
         }
     }

@@ -27,8 +27,9 @@ public protocol TokenStore: Sendable {
     /// The session with this id, revoked or expired ones included; nil when unknown.
     func session(id: String) async throws(TokenStoreError) -> SessionRecord?
 
-    /// The subject's sessions that are neither revoked nor expired at `now`, newest first.
-    func liveSessions(subject: String, now: Int64) async throws(TokenStoreError) -> [SessionRecord]
+    /// The subject's sessions that are neither revoked nor expired at `now`, newest first: at most
+    /// `limit` of them.
+    func liveSessions(subject: String, now: Int64, limit: Int) async throws(TokenStoreError) -> [SessionRecord]
 
     /// The refresh token whose SHA-256 is `hash`, spent or not; nil when unknown.
     func refreshToken(hash: [UInt8]) async throws(TokenStoreError) -> RefreshTokenRecord?

@@ -257,6 +257,23 @@ import TokenWire
         await server.stop()
     }
 
+    @Test func aResponseOverTheLimitIsAnsweredResourceExhaustedAndTheConnectionStaysUsable() async throws {
+        var configuration = RPCServerConfiguration()
+        configuration.maxResponseFrameBytes = 1_024
+        let server = try await TestServer.start(configuration)
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(1, TestServer.echo, String(repeating: "x", count: 2_000)))
+        let response = try #require(await connection.next())
+        #expect(response.callID == 1)
+        #expect(response.code == RPCError.Code.resourceExhausted.rawValue)
+        #expect(response.message == "response exceeds max_response_frame_bytes (1024)")
+        #expect(response.payload.isEmpty)
+        try await connection.send(call(2, TestServer.echo, "small"))
+        #expect(await connection.next()?.payload == Array("small".utf8))
+        await connection.close()
+        await server.stop()
+    }
+
     @Test func nonRPCErrorIsInternal() async throws {
         let server = try await TestServer.start()
         let connection = try await RawConnection.connect(port: server.port)

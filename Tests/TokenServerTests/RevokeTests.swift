@@ -89,6 +89,24 @@ import TokenWire
         }
     }
 
+    @Test func listSessionsRefusesASubjectWithMoreSessionsThanItsCap() async throws {
+        try await TestServer.with(configure: { $0.maxListedSessions = 2 }) { server in
+            let issuer = server.client("issuer")
+            let admin = server.client("admin")
+            let first = try await issuer.login("alice")
+            _ = try await issuer.login("alice")
+            #expect(try await admin.listSessions(ListSessionsRequest(subject: "alice")).sessions.count == 2)
+            _ = try await issuer.login("alice")
+            await #expect {
+                try await admin.listSessions(ListSessionsRequest(subject: "alice"))
+            } throws: { error in
+                (error as? RPCError)?.code == .resourceExhausted
+            }
+            _ = try await admin.revoke(RevokeRequest(target: .sessionID(first.sessionID)))
+            #expect(try await admin.listSessions(ListSessionsRequest(subject: "alice")).sessions.count == 2)
+        }
+    }
+
     @Test func listSessionsShowsLiveSessionsWithMetadata() async throws {
         try await TestServer.with { server in
             let issuer = server.client("issuer")

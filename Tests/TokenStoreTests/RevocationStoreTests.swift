@@ -35,13 +35,13 @@ struct RevocationStoreTests {
         #expect(try await store.session(id: "s3")?.revokedAt == 3_200)
         #expect(try await store.session(id: "s4")?.revokedAt == 1_200)
         #expect(try await store.session(id: "s5")?.revokedAt == nil)
-        #expect(try await store.liveSessions(subject: "alice", now: 0).isEmpty)
+        #expect(try await store.liveSessions(subject: "alice", now: 0, limit: 100).isEmpty)
 
         let byToken = try await store.revoke(
             RevocationRequest(kind: .token, value: "jti-1", revokedAt: 3_300, expiresAt: 4_000, reason: ""))
         #expect(byToken.event.seq == 4)
         #expect(byToken.sessionsRevoked == 0)
-        #expect(try await store.liveSessions(subject: "bob", now: 0).count == 1)
+        #expect(try await store.liveSessions(subject: "bob", now: 0, limit: 100).count == 1)
         await store.close()
     }
 

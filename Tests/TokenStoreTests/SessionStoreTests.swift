@@ -27,10 +27,11 @@ struct SessionStoreTests {
         #expect(try await store.session(id: "s-revoked") == revoked)
         #expect(try await store.session(id: "s-bare") == bare)
         #expect(try await store.session(id: "s-unknown") == nil)
-        #expect(try await store.liveSessions(subject: "alice", now: 5_000) == [newer, older])
-        #expect(try await store.liveSessions(subject: "alice", now: 4_999) == [expired, newer, older])
-        #expect(try await store.liveSessions(subject: "bob", now: 5_000) == [other])
-        #expect(try await store.liveSessions(subject: "nobody", now: 5_000).isEmpty)
+        #expect(try await store.liveSessions(subject: "alice", now: 5_000, limit: 100) == [newer, older])
+        #expect(try await store.liveSessions(subject: "alice", now: 5_000, limit: 1) == [newer])
+        #expect(try await store.liveSessions(subject: "alice", now: 4_999, limit: 100) == [expired, newer, older])
+        #expect(try await store.liveSessions(subject: "bob", now: 5_000, limit: 100) == [other])
+        #expect(try await store.liveSessions(subject: "nobody", now: 5_000, limit: 100).isEmpty)
         await store.close()
     }
 
@@ -188,7 +189,7 @@ struct SessionStoreTests {
         }
 
         #expect(failures == ["taken"])
-        #expect(try await store.liveSessions(subject: "alice", now: 0).count == 64)
+        #expect(try await store.liveSessions(subject: "alice", now: 0, limit: 100).count == 64)
         await store.close()
     }
 }
