@@ -40,7 +40,9 @@ extension WireMessage {
 
     /// The message serialized as protobuf bytes.
     public func serializedBytes() -> [UInt8] {
-        var buffer = ByteBufferAllocator().buffer(capacity: serializedSize)
+        // `serialize` reserves the packed size itself; asking `serializedSize` first would build the
+        // C message twice.
+        var buffer = ByteBuffer()
         serialize(into: &buffer)
         return buffer.readBytes(length: buffer.readableBytes) ?? []
     }
@@ -90,21 +92,27 @@ extension ProtobufCBridged {
 
     public var serializedSize: Int {
         let arena = CArena()
-        var message = cMessage(in: arena)
-        return withUnsafeMutablePointer(to: &message) { pointer in
-            protobuf_c_message_get_packed_size(Self.base(of: pointer))
+        // The C message points into the arena's memory: the arena must outlive every use of it.
+        return withExtendedLifetime(arena) {
+            var message = cMessage(in: arena)
+            return withUnsafeMutablePointer(to: &message) { pointer in
+                protobuf_c_message_get_packed_size(Self.base(of: pointer))
+            }
         }
     }
 
     public func serialize(into buffer: inout ByteBuffer) {
         let arena = CArena()
-        var message = cMessage(in: arena)
-        withUnsafeMutablePointer(to: &message) { pointer in
-            let base = Self.base(of: pointer)
-            let size = protobuf_c_message_get_packed_size(base)
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
-                guard let address = out.baseAddress, size > 0 else { return 0 }
-                return protobuf_c_message_pack(base, address.assumingMemoryBound(to: UInt8.self))
+        // The C message points into the arena's memory: the arena must outlive every use of it.
+        withExtendedLifetime(arena) {
+            var message = cMessage(in: arena)
+            withUnsafeMutablePointer(to: &message) { pointer in
+                let base = Self.base(of: pointer)
+                let size = protobuf_c_message_get_packed_size(base)
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+                    guard let address = out.baseAddress, size > 0 else { return 0 }
+                    return protobuf_c_message_pack(base, address.assumingMemoryBound(to: UInt8.self))
+                }
             }
         }
     }
