@@ -451,16 +451,10 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     /// `call_id` (field 1, varint).
     static func peekCallID(_ frame: ByteBuffer) -> UInt64? {
         var frame = frame
-        guard frame.readInteger(as: UInt8.self) == 0x08 else { return nil }
-        var value: UInt64 = 0
-        for shift in stride(from: UInt64(0), to: 64, by: 7) {
-            guard let byte = frame.readInteger(as: UInt8.self) else { return nil }
-            value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 {
-                return value == 0 ? nil : value
-            }
+        guard frame.readInteger(as: UInt8.self) == 0x08, let value = frame.readProtobufVarint(), value != 0 else {
+            return nil
         }
-        return nil
+        return value
     }
 
     // MARK: - Shutdown

@@ -143,12 +143,7 @@ final class PipelinedCallsHandler: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: requestTail.count + 15)
         buffer.writeInteger(UInt32(0), endianness: .big)
         buffer.writeInteger(UInt8(0x08))
-        var value = nextCallID
-        while value >= 0x80 {
-            buffer.writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        buffer.writeInteger(UInt8(value))
+        buffer.writeProtobufVarint(nextCallID)
         buffer.writeBytes(requestTail)
         buffer.setInteger(UInt32(buffer.readableBytes - 4), at: buffer.readerIndex, endianness: .big)
         context.write(Self.wrapOutboundOut(buffer), promise: nil)
@@ -160,13 +155,13 @@ final class PipelinedCallsHandler: ChannelInboundHandler {
         var code: UInt64 = 0
         var payload = ByteBuffer()
         while frame.readableBytes > 0 {
-            guard let tag = readVarint(&frame) else { return nil }
+            guard let tag = frame.readProtobufVarint() else { return nil }
             switch tag & 7 {
             case 0:
-                guard let value = readVarint(&frame) else { return nil }
+                guard let value = frame.readProtobufVarint() else { return nil }
                 if tag >> 3 == 2 { code = value }
             case 2:
-                guard let length = readVarint(&frame), length <= frame.readableBytes,
+                guard let length = frame.readProtobufVarint(), length <= frame.readableBytes,
                     let bytes = frame.readSlice(length: Int(length))
                 else { return nil }
                 if tag >> 3 == 4 { payload = bytes }
@@ -175,16 +170,6 @@ final class PipelinedCallsHandler: ChannelInboundHandler {
             }
         }
         return (code, payload)
-    }
-
-    private static func readVarint(_ buffer: inout ByteBuffer) -> UInt64? {
-        var value: UInt64 = 0
-        for shift in stride(from: UInt64(0), to: 64, by: 7) {
-            guard let byte = buffer.readInteger(as: UInt8.self) else { return nil }
-            value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return value }
-        }
-        return nil
     }
 }
 

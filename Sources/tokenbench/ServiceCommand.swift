@@ -1,8 +1,8 @@
 import ArgumentParser
-import NIOCore
-import NIOPosix
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import TokenClient
