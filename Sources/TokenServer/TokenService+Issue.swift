@@ -98,7 +98,7 @@ extension TokenService {
         }
         try checkValues(request.audience, name: "audience", limit: IssueLimits.audienceCount)
         try checkValues(request.scopes, name: "scopes", limit: IssueLimits.scopeCount)
-        if request.scopes.contains(where: { $0.contains(" ") }) {
+        if request.scopes.contains(where: { $0.utf8.contains(UInt8(ascii: " ")) }) {
             throw RPCError(code: .invalidArgument, message: "a scope contains a space")
         }
         guard request.metadata.count <= IssueLimits.metadataCount,

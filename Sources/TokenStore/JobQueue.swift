@@ -9,6 +9,25 @@ final class JobQueue<Job: Sendable>: Sendable {
         var closed = false
         var exited = false
         var exitWaiters: [CheckedContinuation<Void, Never>] = []
+        /// The worker sleeps until this many jobs are pending; `enqueue` wakes it once they are.
+        var wakeAt = Int.max
+        /// How many jobs the worker took last time.
+        var lastBatch = 0
+    }
+
+    /// Group commit under load: after a batch of at least `busyBatch` jobs, the worker holds the
+    /// next batch open for up to `window`, or until `jobs` jobs wait, before it takes it.
+    struct Gathering {
+        var window: Duration
+        var jobs: Int
+        var busyBatch: Int
+    }
+
+    private let gathering: Gathering?
+
+    /// - Parameter gathering: when and how long the worker gathers jobs; nil takes what is there.
+    init(gathering: Gathering? = nil) {
+        self.gathering = gathering
     }
 
     private let state = Mutex(State())
@@ -17,32 +36,59 @@ final class JobQueue<Job: Sendable>: Sendable {
     /// Queues `job` for the worker.
     /// - Returns: false when the queue is closed (the job was not queued).
     func enqueue(_ job: Job) -> Bool {
-        let accepted = state.withLock { state in
-            guard !state.closed else { return false }
+        let (accepted, wake) = state.withLock { state in
+            guard !state.closed else { return (false, false) }
             state.pending.append(job)
-            return true
+            guard state.pending.count >= state.wakeAt else { return (true, false) }
+            state.wakeAt = .max
+            return (true, true)
         }
-        if accepted {
+        if wake {
             wakeup.signal()
         }
         return accepted
     }
 
-    /// Blocks the calling (worker) thread until jobs are queued, then takes all of them.
+    /// Blocks the calling (worker) thread until jobs are queued, then takes all of them; after a
+    /// busy batch it first gathers more (see `Gathering`).
     /// - Returns: nil once the queue is closed and every job was taken.
     func takeAll() -> [Job]? {
+        guard waitForPending(1, until: nil) else { return nil }
+        if let gathering, state.withLock({ $0.lastBatch }) >= gathering.busyBatch {
+            let window = gathering.window.components
+            let nanoseconds = window.seconds * 1_000_000_000 + window.attoseconds / 1_000_000_000
+            _ = waitForPending(gathering.jobs, until: .now() + .nanoseconds(Int(clamping: nanoseconds)))
+        }
+        return state.withLock { state in
+            defer { state.pending = [] }
+            state.lastBatch = state.pending.count
+            return state.pending
+        }
+    }
+
+    /// Sleeps until `count` jobs are pending, the queue is closed, or `deadline` passes.
+    /// - Returns: false when the queue is closed and empty; true otherwise, also at the deadline.
+    private func waitForPending(_ count: Int, until deadline: DispatchTime?) -> Bool {
         while true {
-            let (jobs, closed) = state.withLock { state in
-                defer { state.pending = [] }
-                return (state.pending, state.closed)
+            let (pending, closed) = state.withLock { state in
+                let done = state.pending.count >= count || state.closed
+                state.wakeAt = done ? .max : count
+                return (state.pending.count, state.closed)
             }
-            if !jobs.isEmpty {
-                return jobs
+            if pending >= count || (closed && pending > 0) {
+                return true
             }
             if closed {
-                return nil
+                return false
             }
-            wakeup.wait()
+            if let deadline {
+                if wakeup.wait(timeout: deadline) == .timedOut {
+                    state.withLock { $0.wakeAt = .max }
+                    return true
+                }
+            } else {
+                wakeup.wait()
+            }
         }
     }
 

@@ -5,16 +5,17 @@ final class SQLiteWorker<Job: Sendable>: Sendable {
     private let thread: WorkerThread
 
     /// Starts the thread, opens the database at `path` on it and runs `setup`; from then on the
-    /// thread hands every batch of queued jobs to `process`.
+    /// thread hands every batch of queued jobs to `process`, gathered as `gathering` says.
     /// - Throws: `unavailable` (or `corrupt`) when the database cannot be opened or set up.
     init(
         name: String,
         path: String,
         busyTimeoutMilliseconds: Int32,
+        gathering: JobQueue<Job>.Gathering? = nil,
         setup: @escaping @Sendable (SQLiteConnection) throws(TokenStoreError) -> Void,
         process: @escaping @Sendable ([Job], SQLiteConnection) -> Void
     ) async throws(TokenStoreError) {
-        let queue = JobQueue<Job>()
+        let queue = JobQueue<Job>(gathering: gathering)
         let (opened, signalOpened) = AsyncStream<Result<Void, TokenStoreError>>.makeStream()
         let thread = try WorkerThread(name: name) {
             defer { queue.markExited() }

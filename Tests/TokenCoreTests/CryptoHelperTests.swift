@@ -1,5 +1,5 @@
 import Testing
-import TokenCore
+@testable import TokenCore
 
 @Suite struct CryptoHelperTests {
     @Test func sha256MatchesKnownDigests() throws {
@@ -26,6 +26,23 @@ import TokenCore
         #expect(a != b)
         #expect(try SecureRandom.bytes(0).isEmpty)
         #expect(throws: TokenError.self) { try SecureRandom.bytes(-1) }
+    }
+
+    @Test func secureRandomNeverHandsOutTheSameBytesTwice() async throws {
+        // Small draws come from 4 KiB blocks: 4 tasks × 2,000 draws of 16 bytes refill them many
+        // times over, on several threads; a block handing a byte out twice would repeat a draw.
+        let draws = try await withThrowingTaskGroup(of: [[UInt8]].self) { group in
+            for _ in 0..<4 {
+                group.addTask { try (0..<2_000).map { _ in try SecureRandom.bytes(16) } }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(draws.count == 8_000)
+        #expect(Set(draws).count == draws.count)
+        // Draws over the block limit go to the generator directly.
+        let large = try SecureRandom.bytes(SecureRandom.largestBlockDraw + 1)
+        #expect(large.count == SecureRandom.largestBlockDraw + 1)
+        #expect(Set(large).count > 1)
     }
 
     @Test func tokenIDRoundTrips() throws {
