@@ -190,30 +190,28 @@ import TokenWire
     }
 
     @Test func triesTheNextEndpointWhenTheFirstIsDead() async throws {
-        let dead = try await TestServer.start()
-        let deadPort = dead.port
-        await dead.stop()
+        let dead = try RefusingPort()
         let server = try await TestServer.start()
         let client = RPCClient(endpoints: [
-            RPCEndpoint(host: "127.0.0.1", port: deadPort),
+            RPCEndpoint(host: "127.0.0.1", port: dead.port),
             RPCEndpoint(host: "127.0.0.1", port: server.port),
         ])
         #expect(try await client.unary(TestServer.echo, RawBytes("second"), as: RawBytes.self).text == "second")
         await client.close()
         await server.stop()
+        withExtendedLifetime(dead) {}
     }
 
     @Test func noReachableEndpointIsUnavailable() async throws {
-        let dead = try await TestServer.start()
-        let deadPort = dead.port
-        await dead.stop()
-        let client = RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: deadPort)])
+        let dead = try RefusingPort()
+        let client = RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: dead.port)])
         await #expect {
             try await client.unary(TestServer.echo, RawBytes("x"), as: RawBytes.self)
         } throws: { error in
             (error as? RPCError)?.code == .unavailable
         }
         await client.close()
+        withExtendedLifetime(dead) {}
     }
 
     @Test func streamIsAnAsyncSequence() async throws {
