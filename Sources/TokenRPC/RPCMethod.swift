@@ -7,8 +7,8 @@ typealias RPCStreamSend = @Sendable ([UInt8]) async throws(RPCError) -> Void
 public struct RPCMethod: Sendable {
     /// A handler working on serialized messages.
     enum Handler: Sendable {
-        case unary(@Sendable ([UInt8], RPCContext) async throws -> [UInt8])
-        case synchronousUnary(@Sendable ([UInt8], RPCContext) throws -> [UInt8])
+        case unary(@Sendable ([UInt8], RPCContext) async throws -> any WireMessage)
+        case synchronousUnary(@Sendable ([UInt8], RPCContext) throws -> any WireMessage)
         case serverStreaming(@Sendable ([UInt8], RPCContext, @escaping RPCStreamSend) async throws -> Void)
     }
 
@@ -44,7 +44,7 @@ public struct RPCMethod: Sendable {
             role: role,
             handler: .unary { payload, context in
                 let request = try decode(Request.self, from: payload)
-                return try await handler(request, context).serializedBytes()
+                return try await handler(request, context)
             }
         )
     }
@@ -70,7 +70,7 @@ public struct RPCMethod: Sendable {
             role: role,
             handler: .synchronousUnary { payload, context in
                 let request = try decode(Request.self, from: payload)
-                return try handler(request, context).serializedBytes()
+                return try handler(request, context)
             }
         )
     }

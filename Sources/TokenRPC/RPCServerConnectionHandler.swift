@@ -194,15 +194,9 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
         let task: Task<Void, Never>
         switch method.handler {
         case .synchronousUnary(let handler):
-            let response = Self.answer(rpcContext) { try handler(request.payload, rpcContext) }
-            write(shared.frame(response))
-            shared.logFinished(
-                callID: callID,
-                method: method.fullName,
-                caller: caller?.name,
-                code: RPCError.Code(rawValue: response.code),
-                since: start
-            )
+            let (frame, code) = Self.finalFrame(rpcContext, shared: shared) { try handler(request.payload, rpcContext) }
+            write(frame)
+            shared.logFinished(callID: callID, method: method.fullName, caller: caller?.name, code: code, since: start)
             return
         case .unary(let handler):
             task = Self.runUnary(
@@ -249,7 +243,7 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     }
 
     private static func runUnary(
-        _ handler: @escaping @Sendable ([UInt8], RPCContext) async throws -> [UInt8],
+        _ handler: @escaping @Sendable ([UInt8], RPCContext) async throws -> any WireMessage,
         _ payload: [UInt8],
         _ rpcContext: RPCContext,
         serial: UInt64,
@@ -259,15 +253,16 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     ) -> Task<Void, Never> {
         Task(executorPreference: executor) {
             let callID = rpcContext.callID
-            let response: RpcResponse
+            let frame: ByteBuffer
+            let code: RPCError.Code
             do {
-                let bytes = try await handler(payload, rpcContext)
-                response = RpcResponse(callID: callID, payload: bytes, endOfStream: true)
+                frame = shared.frame(callID: callID, answer: try await handler(payload, rpcContext))
+                code = .ok
             } catch {
-                response = errorResponse(error, context: rpcContext)
+                let failure = rpcError(error, context: rpcContext)
+                frame = shared.frame(callID: callID, error: failure)
+                code = failure.code
             }
-            let frame = shared.frame(response)
-            let code = RPCError.Code(rawValue: response.code)
             if loop.eventLoop.inEventLoop {
                 loop.value.completeCall(callID, serial: serial, frame: frame, code: code)
             } else {
@@ -419,18 +414,18 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
         return nil
     }
 
-    /// The final frame of a unary call whose handler returned `body`'s bytes or threw.
-    private static func answer(_ rpcContext: RPCContext, _ body: () throws -> [UInt8]) -> RpcResponse {
+    /// The final frame of a unary call whose handler returned `body`'s answer or threw, and its code.
+    private static func finalFrame(
+        _ rpcContext: RPCContext,
+        shared: RPCServerShared,
+        _ body: () throws -> any WireMessage
+    ) -> (ByteBuffer, RPCError.Code) {
         do {
-            return RpcResponse(callID: rpcContext.callID, payload: try body(), endOfStream: true)
+            return (shared.frame(callID: rpcContext.callID, answer: try body()), .ok)
         } catch {
-            return errorResponse(error, context: rpcContext)
+            let failure = rpcError(error, context: rpcContext)
+            return (shared.frame(callID: rpcContext.callID, error: failure), failure.code)
         }
-    }
-
-    private static func errorResponse(_ error: any Error, context: RPCContext) -> RpcResponse {
-        let error = rpcError(error, context: context)
-        return RpcResponse(callID: context.callID, code: error.code.rawValue, message: error.message, endOfStream: true)
     }
 
     private static func rpcError(_ error: any Error, context: RPCContext) -> RPCError {

@@ -24,17 +24,32 @@ struct RPCServerShared: Sendable {
         do {
             return try encoder.encode(response, allocator: ByteBufferAllocator())
         } catch {
-            logger.warning("response too large", metadata: ["call_id": "\(response.callID)", "error": "\(error)"])
-            let replacement = RpcResponse(
-                callID: response.callID,
-                code: RPCError.Code.resourceExhausted.rawValue,
-                message: "response exceeds max_response_frame_bytes (\(configuration.maxResponseFrameBytes))",
-                endOfStream: true
-            )
-            var buffer = ByteBuffer()
-            // An error frame without payload is far below any sensible limit.
-            try? FrameEncoder(maxFrameLength: Int(UInt32.max)).encode(replacement, into: &buffer)
-            return buffer
+            return frame(tooLarge: response.callID, error)
+        }
+    }
+
+    /// The RESOURCE_EXHAUSTED frame that replaces an answer `encodeError` found too large.
+    private func frame(tooLarge callID: UInt64, _ encodeError: TokenWireError) -> ByteBuffer {
+        logger.warning("response too large", metadata: ["call_id": "\(callID)", "error": "\(encodeError)"])
+        let replacement = RpcResponse(
+            callID: callID,
+            code: RPCError.Code.resourceExhausted.rawValue,
+            message: "response exceeds max_response_frame_bytes (\(configuration.maxResponseFrameBytes))",
+            endOfStream: true
+        )
+        var buffer = ByteBuffer()
+        // An error frame without payload is far below any sensible limit.
+        try? FrameEncoder(maxFrameLength: Int(UInt32.max)).encode(replacement, into: &buffer)
+        return buffer
+    }
+
+    /// The final frame of a call answered OK with `message`; over `max_response_frame_bytes` it
+    /// becomes a RESOURCE_EXHAUSTED error frame, as in `frame(_:)`.
+    func frame(callID: UInt64, answer message: any WireMessage) -> ByteBuffer {
+        do {
+            return try encoder.encodeFinalResponse(callID: callID, message: message, allocator: ByteBufferAllocator())
+        } catch {
+            return frame(tooLarge: callID, error)
         }
     }
 

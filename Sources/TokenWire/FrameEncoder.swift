@@ -28,6 +28,45 @@ public struct FrameEncoder: Sendable {
         return buffer
     }
 
+    /// Encodes the frame of a call's successful last answer: an `RpcResponse` with `callID`, code
+    /// OK, `message` as its payload and `end_of_stream` set. The envelope is written around the
+    /// message's bytes directly, byte for byte what encoding that `RpcResponse` writes, without
+    /// building the payload as an array first.
+    /// - Parameters:
+    ///   - callID: the call's id.
+    ///   - message: the method's response.
+    ///   - allocator: the allocator for the buffer (use the channel's).
+    /// - Returns: a buffer holding the length prefix and the envelope.
+    /// - Throws: `TokenWireError.frameTooLarge` when the frame would exceed `maxFrameLength`.
+    public func encodeFinalResponse(
+        callID: UInt64,
+        message: some WireMessage,
+        allocator: ByteBufferAllocator
+    ) throws(TokenWireError) -> ByteBuffer {
+        var payload = allocator.buffer(capacity: 0)
+        message.serialize(into: &payload)
+        var buffer = allocator.buffer(capacity: payload.readableBytes + 32)
+        buffer.writeInteger(UInt32(0), endianness: .big)
+        // Fields in number order, defaults left out, as protobuf encoders write proto3 messages.
+        if callID != 0 {
+            buffer.writeInteger(RpcResponseTag.callID)
+            buffer.writeProtobufVarint(callID)
+        }
+        if payload.readableBytes > 0 {
+            buffer.writeInteger(RpcResponseTag.payload)
+            buffer.writeProtobufVarint(UInt64(payload.readableBytes))
+            buffer.writeBuffer(&payload)
+        }
+        buffer.writeInteger(RpcResponseTag.endOfStream)
+        buffer.writeInteger(UInt8(1))
+        let length = buffer.readableBytes - 4
+        guard length <= maxFrameLength, let prefix = UInt32(exactly: length) else {
+            throw TokenWireError.frameTooLarge(length: length, limit: maxFrameLength)
+        }
+        buffer.setInteger(prefix, at: buffer.readerIndex, endianness: .big)
+        return buffer
+    }
+
     /// Appends one message as a frame to a buffer.
     /// - Parameters:
     ///   - message: the message to frame.
@@ -44,4 +83,11 @@ public struct FrameEncoder: Sendable {
         }
         buffer.setInteger(prefix, at: prefixIndex, endianness: .big)
     }
+}
+
+/// The key bytes (field number and wire type) of the `RpcResponse` fields a final answer carries.
+private enum RpcResponseTag {
+    static let callID: UInt8 = 1 << 3 | 0  // varint
+    static let payload: UInt8 = 4 << 3 | 2  // length-delimited
+    static let endOfStream: UInt8 = 5 << 3 | 0  // varint
 }

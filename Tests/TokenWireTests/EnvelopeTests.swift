@@ -1,4 +1,5 @@
 import Testing
+import NIOCore
 import TokenWire
 
 @Suite struct EnvelopeTests {
@@ -36,5 +37,41 @@ import TokenWire
         #expect(throws: TokenWireError.invalidUTF8("token.v1.RpcRequest")) {
             try RpcRequest(serializedBytes: [0x12, 0x02, 0xC3, 0x28])
         }
+    }
+}
+
+@Suite struct FinalResponseFrameTests {
+    private let encoder = FrameEncoder(maxFrameLength: 65_536)
+
+    /// The frame `FrameEncoder.encode` writes for the same answer through a full `RpcResponse`.
+    private func envelopeFrame(callID: UInt64, _ message: some WireMessage) throws -> ByteBuffer {
+        let response = RpcResponse(callID: callID, payload: message.serializedBytes(), endOfStream: true)
+        return try encoder.encode(response, allocator: ByteBufferAllocator())
+    }
+
+    @Test(arguments: [UInt64(1), 0, 300, .max])
+    func matchesTheEnvelopeByteForByte(callID: UInt64) throws {
+        let messages: [any WireMessage] = [
+            MessageSamples.issueResponse, MessageSamples.validateResponse, MessageSamples.getKeysResponse,
+            MessageSamples.listSessionsResponse, HealthResponse(), RevokeResponse(),
+        ]
+        for message in messages {
+            let direct = try encoder.encodeFinalResponse(callID: callID, message: message, allocator: ByteBufferAllocator())
+            #expect(direct == (try envelopeFrame(callID: callID, message)))
+            let decoded = try RpcResponse(serializedBytes: direct.getSlice(at: 4, length: direct.readableBytes - 4) ?? ByteBuffer())
+            #expect(decoded.callID == callID && decoded.code == 0 && decoded.endOfStream)
+            #expect(decoded.payload == message.serializedBytes())
+        }
+    }
+
+    @Test func refusesAnAnswerOverTheLimit() throws {
+        let small = FrameEncoder(maxFrameLength: 64)
+        let answer = ValidateResponse(valid: true, claims: WireClaims(subject: String(repeating: "s", count: 64)))
+        #expect(throws: TokenWireError.self) {
+            try small.encodeFinalResponse(callID: 1, message: answer, allocator: ByteBufferAllocator())
+        }
+        // The envelope's own bytes count too: an empty answer fits a limit of 4 (call id, end of stream).
+        #expect(try FrameEncoder(maxFrameLength: 4).encodeFinalResponse(
+            callID: 1, message: HealthResponse(), allocator: ByteBufferAllocator()).readableBytes == 8)
     }
 }
