@@ -178,11 +178,15 @@ import TokenWire
         )
         #expect(try await client.unary(TestServer.echo, RawBytes("one"), as: RawBytes.self).text == "one")
         await first.stop()
+        // Hold the port while the server is down, so that no server of a test running alongside
+        // takes it.
+        let down = try RefusingPort(port: port)
         await #expect {
             try await client.unary(TestServer.echo, RawBytes("down"), as: RawBytes.self)
         } throws: { error in
             (error as? RPCError)?.code == .unavailable
         }
+        down.release()
         let second = try await TestServer.start(port: port)
         #expect(try await client.unary(TestServer.echo, RawBytes("two"), as: RawBytes.self).text == "two")
         await client.close()
@@ -199,7 +203,7 @@ import TokenWire
         #expect(try await client.unary(TestServer.echo, RawBytes("second"), as: RawBytes.self).text == "second")
         await client.close()
         await server.stop()
-        withExtendedLifetime(dead) {}
+        dead.release()
     }
 
     @Test func noReachableEndpointIsUnavailable() async throws {
@@ -211,7 +215,7 @@ import TokenWire
             (error as? RPCError)?.code == .unavailable
         }
         await client.close()
-        withExtendedLifetime(dead) {}
+        dead.release()
     }
 
     @Test func streamIsAnAsyncSequence() async throws {

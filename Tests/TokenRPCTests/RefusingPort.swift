@@ -1,27 +1,32 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// A loopback port that refuses connections for as long as this value is open: a socket bound to it
-/// without listening. Unlike the port of a stopped server, no other test can start listening on it
-/// meanwhile.
-final class RefusingPort {
+/// A loopback port that refuses connections while this value holds it: a socket bound to it
+/// without listening. Unlike the port of a stopped server, no test running alongside can start
+/// listening on it meanwhile.
+final class RefusingPort: Sendable {
     let port: Int
-    private let descriptor: Int32
+    private let descriptor: Mutex<Int32?>
 
-    init() throws {
+    /// Holds `port`, or a free port when 0.
+    init(port: Int = 0) throws {
         #if canImport(Glibc)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
         let descriptor = socket(AF_INET, SOCK_STREAM, 0)
         #endif
-        guard descriptor >= 0 else { throw RefusingPortError() }
+        guard descriptor >= 0, let requested = UInt16(exactly: port) else { throw RefusingPortError() }
+        var reuse: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = requested.bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
@@ -32,12 +37,19 @@ final class RefusingPort {
             close(descriptor)
             throw RefusingPortError()
         }
-        self.descriptor = descriptor
+        self.descriptor = Mutex(descriptor)
         self.port = Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// Lets the port go: from now on anyone may listen on it.
+    func release() {
+        if let descriptor = descriptor.withLock({ $0.take() }) {
+            close(descriptor)
+        }
+    }
+
     deinit {
-        close(descriptor)
+        release()
     }
 }
 
