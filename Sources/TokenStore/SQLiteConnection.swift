@@ -8,7 +8,13 @@ final class SQLiteConnection {
 
     /// Opens (creating if needed) the database file at `path`.
     /// - Throws: `unavailable` when the file cannot be opened.
+    /// Configures SQLite once, before the process opens its first connection: no memory statistics
+    /// (they serialize every allocation of every connection on one global mutex). When something
+    /// else initialized SQLite first, its settings stand.
+    private static let configured: Bool = CSQLite_disableMemoryStatistics() == SQLITE_OK
+
     init(path: String, busyTimeoutMilliseconds: Int32) throws(TokenStoreError) {
+        _ = Self.configured
         var database: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let code = sqlite3_open_v2(path, &database, flags, nil)
