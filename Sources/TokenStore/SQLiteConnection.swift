@@ -6,13 +6,13 @@ final class SQLiteConnection {
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
 
-    /// Opens (creating if needed) the database file at `path`.
-    /// - Throws: `unavailable` when the file cannot be opened.
     /// Configures SQLite once, before the process opens its first connection: no memory statistics
     /// (they serialize every allocation of every connection on one global mutex). When something
     /// else initialized SQLite first, its settings stand.
     private static let configured: Bool = CSQLite_disableMemoryStatistics() == SQLITE_OK
 
+    /// Opens (creating if needed) the database file at `path`.
+    /// - Throws: `unavailable` when the file cannot be opened.
     init(path: String, busyTimeoutMilliseconds: Int32) throws(TokenStoreError) {
         _ = Self.configured
         var database: OpaquePointer?

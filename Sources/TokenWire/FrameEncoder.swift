@@ -46,6 +46,7 @@ public struct FrameEncoder: Sendable {
         var payload = allocator.buffer(capacity: 0)
         message.serialize(into: &payload)
         var buffer = allocator.buffer(capacity: payload.readableBytes + 32)
+        let prefixIndex = buffer.writerIndex
         buffer.writeInteger(UInt32(0), endianness: .big)
         // Fields in number order, defaults left out, as protobuf encoders write proto3 messages.
         if callID != 0 {
@@ -59,11 +60,7 @@ public struct FrameEncoder: Sendable {
         }
         buffer.writeInteger(RpcResponseTag.endOfStream)
         buffer.writeInteger(UInt8(1))
-        let length = buffer.readableBytes - 4
-        guard length <= maxFrameLength, let prefix = UInt32(exactly: length) else {
-            throw TokenWireError.frameTooLarge(length: length, limit: maxFrameLength)
-        }
-        buffer.setInteger(prefix, at: buffer.readerIndex, endianness: .big)
+        try setLengthPrefix(at: prefixIndex, in: &buffer)
         return buffer
     }
 
@@ -76,6 +73,12 @@ public struct FrameEncoder: Sendable {
         let prefixIndex = buffer.writerIndex
         buffer.writeInteger(UInt32(0), endianness: .big)
         message.serialize(into: &buffer)
+        try setLengthPrefix(at: prefixIndex, in: &buffer)
+    }
+
+    /// Fills in the length prefix at `prefixIndex` of the frame that ends at the writer index.
+    /// - Throws: `TokenWireError.frameTooLarge` over `maxFrameLength`; the frame is then removed.
+    private func setLengthPrefix(at prefixIndex: Int, in buffer: inout ByteBuffer) throws(TokenWireError) {
         let length = buffer.writerIndex - prefixIndex - 4
         guard length <= maxFrameLength, let prefix = UInt32(exactly: length) else {
             buffer.moveWriterIndex(to: prefixIndex)
