@@ -22,10 +22,7 @@ public enum Base64URL {
     /// - Parameter bytes: The bytes.
     /// - Returns: Their base64url text without padding.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(encodedLength(bytes.count))
-        append(bytes, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        bytes.withContiguousStorageIfAvailable(encodeText) ?? Array(bytes).withUnsafeBufferPointer(encodeText)
     }
 
     /// Decodes strict base64url text.
@@ -67,50 +64,71 @@ public enum Base64URL {
         decode(text, table: standardTable, padded: true)
     }
 
+    private static func encodeText(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: encodedLength(bytes.count)) { out in
+            encode(bytes, alphabet: urlAlphabet, pad: false, into: out)
+        }
+    }
+
     private static func encode(
         _ input: some Collection<UInt8>,
         alphabet: [UInt8],
         pad: Bool,
         to out: inout [UInt8]
     ) {
-        if let done: Void = input.withContiguousStorageIfAvailable({
-            encode(bytes: $0, alphabet: alphabet, pad: pad, to: &out)
-        }) {
-            return done
+        func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+            let start = out.count
+            let length = pad ? (bytes.count + 2) / 3 * 4 : encodedLength(bytes.count)
+            out.append(contentsOf: repeatElement(0, count: length))
+            out.withUnsafeMutableBufferPointer { buffer in
+                let tail = UnsafeMutableBufferPointer(rebasing: buffer[start...])
+                _ = encode(bytes, alphabet: alphabet, pad: pad, into: tail)
+            }
         }
-        encode(bytes: Array(input), alphabet: alphabet, pad: pad, to: &out)
+        if input.withContiguousStorageIfAvailable(append) == nil {
+            Array(input).withUnsafeBufferPointer(append)
+        }
     }
 
+    /// Writes the encoding of `bytes` to the start of `out`, which has room for it.
+    /// - Returns: The number of bytes written.
     private static func encode(
-        bytes: some RandomAccessCollection<UInt8>,
+        _ bytes: UnsafeBufferPointer<UInt8>,
         alphabet: [UInt8],
         pad: Bool,
-        to out: inout [UInt8]
-    ) {
-        let wholeGroups = bytes.count / 3
-        let remaining = bytes.count - wholeGroups * 3
-        let length = wholeGroups * 4 + (remaining == 0 ? 0 : pad ? 4 : remaining + 1)
-        var encoded = [UInt8](repeating: UInt8(ascii: "="), count: length)
-        var index = bytes.startIndex
-        var position = 0
-        for _ in 0..<wholeGroups {
-            let value =
-                Int(bytes[index]) << 16 | Int(bytes[bytes.index(index, offsetBy: 1)]) << 8
-                | Int(bytes[bytes.index(index, offsetBy: 2)])
-            index = bytes.index(index, offsetBy: 3)
-            encoded[position] = alphabet[value >> 18 & 0x3F]
-            encoded[position + 1] = alphabet[value >> 12 & 0x3F]
-            encoded[position + 2] = alphabet[value >> 6 & 0x3F]
-            encoded[position + 3] = alphabet[value & 0x3F]
-            position += 4
+        into out: UnsafeMutableBufferPointer<UInt8>
+    ) -> Int {
+        alphabet.withUnsafeBufferPointer { alphabet in
+            let wholeGroups = bytes.count / 3
+            let remaining = bytes.count - wholeGroups * 3
+            var position = 0
+            for group in 0..<wholeGroups {
+                let index = group * 3
+                let value = Int(bytes[index]) << 16 | Int(bytes[index + 1]) << 8 | Int(bytes[index + 2])
+                out[position] = alphabet[value >> 18 & 0x3F]
+                out[position + 1] = alphabet[value >> 12 & 0x3F]
+                out[position + 2] = alphabet[value >> 6 & 0x3F]
+                out[position + 3] = alphabet[value & 0x3F]
+                position += 4
+            }
+            guard remaining > 0 else { return position }
+            let index = wholeGroups * 3
+            let value = Int(bytes[index]) << 16 | (remaining == 2 ? Int(bytes[index + 1]) << 8 : 0)
+            out[position] = alphabet[value >> 18 & 0x3F]
+            out[position + 1] = alphabet[value >> 12 & 0x3F]
+            position += 2
+            if remaining == 2 {
+                out[position] = alphabet[value >> 6 & 0x3F]
+                position += 1
+            }
+            if pad {
+                for _ in remaining..<3 {
+                    out[position] = UInt8(ascii: "=")
+                    position += 1
+                }
+            }
+            return position
         }
-        if remaining > 0 {
-            let value = Int(bytes[index]) << 16 | (remaining == 2 ? Int(bytes[bytes.index(after: index)]) << 8 : 0)
-            encoded[position] = alphabet[value >> 18 & 0x3F]
-            encoded[position + 1] = alphabet[value >> 12 & 0x3F]
-            if remaining == 2 { encoded[position + 2] = alphabet[value >> 6 & 0x3F] }
-        }
-        out.append(contentsOf: encoded)
     }
 
     private static func decode(_ input: ArraySlice<UInt8>, table: [UInt8], padded: Bool) -> [UInt8]? {

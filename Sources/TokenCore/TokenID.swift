@@ -39,7 +39,6 @@ public struct TokenID: Sendable, Hashable, CustomStringConvertible {
         return id
     }
 
-    /// The 16 bytes, big-endian.
     /// A fresh identifier that sorts after the ones made before it (as UUIDv7 does): 48 bits of
     /// time in milliseconds, a 16-bit counter that orders the ids of one millisecond, then 64 random
     /// bits. A store keyed by such ids appends instead of touching pages all over its indexes.
@@ -61,14 +60,20 @@ public struct TokenID: Sendable, Hashable, CustomStringConvertible {
         self.low = low
     }
 
+    /// The 16 bytes, big-endian.
     public var bytes: [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64($0))) }
+        withBigEndianBytes { Array($0) }
     }
 
     /// The 22-character base64url text.
     public var text: String {
-        Base64URL.encode(bytes)
+        withBigEndianBytes { Base64URL.encode($0) }
+    }
+
+    private func withBigEndianBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { raw in
+            body(raw.assumingMemoryBound(to: UInt8.self))
+        }
     }
 
     public var description: String {

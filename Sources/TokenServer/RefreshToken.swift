@@ -11,13 +11,11 @@ enum RefreshToken {
     static let textLength = 64
 
     /// A fresh token for a session, and its lookup key.
-    /// - Throws: `TokenError` when the random generator fails or the id is not one of ours.
-    static func make(sessionID: String) throws -> (value: String, key: [UInt8]) {
-        guard let id = TokenID(sessionID) else {
-            throw TokenError.invalidArgument("session id \(sessionID) was not minted here")
-        }
-        let value = Base64URL.encode(id.bytes + (try SecureRandom.bytes(32)))
-        return (value, id.bytes + SHA256.hash(value.utf8))
+    /// - Throws: `TokenError.randomFailure` when the random generator fails.
+    static func make(sessionID: TokenID) throws(TokenError) -> (value: String, key: [UInt8]) {
+        let id = sessionID.bytes
+        let value = Base64URL.encode(id + (try SecureRandom.bytes(32)))
+        return (value, id + SHA256.hash(value.utf8))
     }
 
     /// The lookup key of a presented token; nil when the text cannot be one of ours.

@@ -19,8 +19,9 @@ extension TokenService {
     func issue(_ request: IssueRequest, context: RPCContext) async throws -> IssueResponse {
         try Self.checkIssueRequest(request)
         let now = clock.now()
+        let sessionID = try TokenID.timeOrdered(unixMilliseconds: clock.nowMilliseconds())
         let session = SessionRecord(
-            sessionID: try TokenID.timeOrdered(unixMilliseconds: clock.nowMilliseconds()).text,
+            sessionID: sessionID.text,
             subject: request.subject,
             audience: request.audience,
             scopes: request.scopes,
@@ -34,7 +35,7 @@ extension TokenService {
         var record = session
         var refreshRecord: RefreshTokenRecord?
         if request.withRefreshToken {
-            let refresh = try newRefreshToken(sessionID: session.sessionID, now: now)
+            let refresh = try newRefreshToken(sessionID: sessionID, now: now)
             minted.refreshToken = refresh.value
             minted.refreshExpiresAt = refresh.record.expiresAt
             refreshRecord = refresh.record
@@ -78,11 +79,11 @@ extension TokenService {
     }
 
     /// A fresh refresh token: its value (returned once) and the record that stores only its lookup key.
-    func newRefreshToken(sessionID: String, now: Int64) throws -> (value: String, record: RefreshTokenRecord) {
+    func newRefreshToken(sessionID: TokenID, now: Int64) throws -> (value: String, record: RefreshTokenRecord) {
         let token = try RefreshToken.make(sessionID: sessionID)
         let record = RefreshTokenRecord(
             hash: token.key,
-            sessionID: sessionID,
+            sessionID: sessionID.text,
             issuedAt: now,
             expiresAt: now + configuration.refreshTTL
         )

@@ -32,8 +32,11 @@ extension TokenService {
         else {
             throw Self.refreshRejected
         }
+        guard let sessionID = TokenID(session.sessionID) else {
+            throw TokenError.invalidArgument("session id \(session.sessionID) was not minted here")
+        }
         var minted = try mint(for: session, requestedTTL: accessTTL, now: now)
-        let successor = try newRefreshToken(sessionID: session.sessionID, now: now)
+        let successor = try newRefreshToken(sessionID: sessionID, now: now)
         minted.refreshToken = successor.value
         minted.refreshExpiresAt = successor.record.expiresAt
         let rotation = RefreshRotation(

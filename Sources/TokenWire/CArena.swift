@@ -20,12 +20,14 @@ final class CArena {
         if string.isEmpty {
             return emptyCString
         }
-        let utf8 = Array(string.utf8)
-        let pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: utf8.count + 1)
-        allocations.append(UnsafeMutableRawPointer(pointer))
-        pointer.initialize(from: utf8, count: utf8.count)
-        (pointer + utf8.count).initialize(to: 0)
-        return UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: CChar.self)
+        var string = string
+        return string.withUTF8 { utf8 in
+            let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: utf8.count + 1)
+            allocations.append(UnsafeMutableRawPointer(pointer))
+            UnsafeMutableRawBufferPointer(start: pointer, count: utf8.count).copyMemory(from: UnsafeRawBufferPointer(utf8))
+            (pointer + utf8.count).initialize(to: 0)
+            return pointer
+        }
     }
 
     /// A protobuf-c binary field holding a copy of `bytes`.

@@ -43,25 +43,31 @@ public struct FrameEncoder: Sendable {
         message: some WireMessage,
         allocator: ByteBufferAllocator
     ) throws(TokenWireError) -> ByteBuffer {
-        var payload = allocator.buffer(capacity: 0)
-        message.serialize(into: &payload)
-        var buffer = allocator.buffer(capacity: payload.readableBytes + 32)
-        let prefixIndex = buffer.writerIndex
-        buffer.writeInteger(UInt32(0), endianness: .big)
-        // Fields in number order, defaults left out, as protobuf encoders write proto3 messages.
-        if callID != 0 {
-            buffer.writeInteger(RpcResponseTag.callID)
-            buffer.writeProtobufVarint(callID)
-        }
-        if payload.readableBytes > 0 {
-            buffer.writeInteger(RpcResponseTag.payload)
-            buffer.writeProtobufVarint(UInt64(payload.readableBytes))
-            buffer.writeBuffer(&payload)
-        }
+        // The message is packed once, straight into the frame's buffer after room for the longest
+        // header; the header is then written right before it and the buffer starts there.
+        let headerRoom = 4 + 1 + 10 + 1 + 10  // prefix, call_id and payload length with their keys
+        var buffer = allocator.buffer(capacity: 512)
+        buffer.writeRepeatingByte(0, count: headerRoom)
+        message.serialize(into: &buffer)
+        let payloadLength = UInt64(buffer.writerIndex - headerRoom)
         buffer.writeInteger(RpcResponseTag.endOfStream)
         buffer.writeInteger(UInt8(1))
-        try setLengthPrefix(at: prefixIndex, in: &buffer)
-        return buffer
+        // Fields in number order, defaults left out, as protobuf encoders write proto3 messages.
+        let callIDLength = callID != 0 ? 1 + ByteBuffer.protobufVarintLength(callID) : 0
+        let payloadKeyLength = payloadLength > 0 ? 1 + ByteBuffer.protobufVarintLength(payloadLength) : 0
+        let start = headerRoom - 4 - callIDLength - payloadKeyLength
+        var position = start + 4
+        if callID != 0 {
+            buffer.setInteger(RpcResponseTag.callID, at: position)
+            position += 1 + buffer.setProtobufVarint(callID, at: position + 1)
+        }
+        if payloadLength > 0 {
+            buffer.setInteger(RpcResponseTag.payload, at: position)
+            buffer.setProtobufVarint(payloadLength, at: position + 1)
+        }
+        buffer.moveReaderIndex(to: start)
+        try setLengthPrefix(at: start, in: &buffer)
+        return buffer.slice()
     }
 
     /// Appends one message as a frame to a buffer.

@@ -54,6 +54,8 @@ import TokenWire
         let messages: [any WireMessage] = [
             MessageSamples.issueResponse, MessageSamples.validateResponse, MessageSamples.getKeysResponse,
             MessageSamples.listSessionsResponse, HealthResponse(), RevokeResponse(),
+            // A payload length of three varint bytes.
+            ValidateResponse(valid: true, claims: WireClaims(subject: String(repeating: "s", count: 20_000))),
         ]
         for message in messages {
             let direct = try encoder.encodeFinalResponse(callID: callID, message: message, allocator: ByteBufferAllocator())
