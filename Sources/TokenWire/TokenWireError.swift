@@ -6,6 +6,7 @@ public struct TokenWireError: Error, Hashable, Sendable, CustomStringConvertible
         case frameTooLarge(length: Int, limit: Int)
         case invalidMessage(type: String)
         case invalidUTF8(type: String)
+        case nulInString(type: String)
     }
 
     private let base: Base
@@ -29,6 +30,11 @@ public struct TokenWireError: Error, Hashable, Sendable, CustomStringConvertible
         Self(.invalidUTF8(type: type))
     }
 
+    /// A string field of the named message holds a NUL byte, which protobuf-c's C strings cannot carry.
+    public static func nulInString(_ type: String) -> Self {
+        Self(.nulInString(type: type))
+    }
+
     /// True when the error is a frame over the size limit.
     public var isFrameTooLarge: Bool {
         if case .frameTooLarge = base { return true }
@@ -43,6 +49,8 @@ public struct TokenWireError: Error, Hashable, Sendable, CustomStringConvertible
             "bytes are not a valid \(type)"
         case .invalidUTF8(let type):
             "a string field of \(type) is not valid UTF-8"
+        case .nulInString(let type):
+            "a string in \(type) holds a NUL byte"
         }
     }
 }

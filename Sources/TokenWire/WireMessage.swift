@@ -75,9 +75,10 @@ extension ProtobufCBridged {
     }
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(TokenWireError) {
+        let descriptor = Self.descriptor
         guard
             let unpacked = protobuf_c_message_unpack(
-                Self.descriptor,
+                descriptor,
                 nil,
                 bytes.count,
                 bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(emptyInput)
@@ -86,6 +87,9 @@ extension ProtobufCBridged {
             throw TokenWireError.invalidMessage(Self.messageName)
         }
         defer { protobuf_c_message_free_unpacked(unpacked, nil) }
+        guard !EmbeddedNUL.isPresent(in: bytes, of: descriptor) else {
+            throw TokenWireError.nulInString(Self.messageName)
+        }
         let typed = UnsafeRawPointer(unpacked).assumingMemoryBound(to: CMessage.self)
         self = try Self(cMessage: typed.pointee)
     }

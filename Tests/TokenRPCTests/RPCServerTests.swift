@@ -186,6 +186,24 @@ import TokenWire
         await server.stop()
     }
 
+    @Test func aCredentialWithANULByteIsInvalidArgumentNotItsPrefix() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        // Built by hand: packing the envelope from a C string would drop everything after the NUL.
+        func envelope(callID: UInt8, credential: [UInt8]) -> [UInt8] {
+            let method = Array(TestServer.secure.utf8)
+            return [0x08, callID, 0x12, UInt8(method.count)] + method + [0x22, UInt8(credential.count)] + credential
+        }
+        try await connection.send(frameBody: envelope(callID: 7, credential: Array("issuer-key".utf8) + [0x00, 0x78]))
+        let rejected = try #require(await connection.next())
+        #expect(rejected.callID == 7)
+        #expect(rejected.code == RPCError.Code.invalidArgument.rawValue)
+        try await connection.send(frameBody: envelope(callID: 8, credential: Array("issuer-key".utf8)))
+        #expect(await connection.next() == RpcResponse(callID: 8, payload: Array("issuer".utf8), endOfStream: true))
+        await connection.close()
+        await server.stop()
+    }
+
     @Test func missingRoleIsPermissionDeniedAndAdminImpliesEveryRole() async throws {
         let server = try await TestServer.start()
         let connection = try await RawConnection.connect(port: server.port)

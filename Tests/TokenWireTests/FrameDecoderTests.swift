@@ -197,6 +197,7 @@ import TokenWire
                 } catch {
                     #expect(
                         error == .invalidMessage("token.v1.RpcRequest") || error == .invalidUTF8("token.v1.RpcRequest")
+                            || error == .nulInString("token.v1.RpcRequest")
                     )
                     #expect(mode != 0, "seed \(seed), iteration \(iteration)")
                 }

@@ -43,6 +43,40 @@ import TokenWire
         }
     }
 
+    /// protobuf-c's C strings end at a NUL, so a string holding one would silently read as its prefix.
+    @Test func aNULInAnyStringIsRejected() {
+        let bad: [UInt8] = [0x6B, 0x00, 0x78]
+        #expect(throws: TokenWireError.nulInString("token.v1.RpcRequest")) {
+            try RpcRequest(serializedBytes: [0x08, 0x01] + Self.field(0x22, bad))
+        }
+        // A repeated string, a map key and a map value.
+        #expect(throws: TokenWireError.nulInString("token.v1.IssueRequest")) {
+            try IssueRequest(serializedBytes: Self.field(0x12, Array("ok".utf8)) + Self.field(0x12, bad))
+        }
+        #expect(throws: TokenWireError.nulInString("token.v1.IssueRequest")) {
+            try IssueRequest(serializedBytes: Self.field(0x3A, Self.field(0x0A, bad)))
+        }
+        #expect(throws: TokenWireError.nulInString("token.v1.IssueRequest")) {
+            try IssueRequest(serializedBytes: Self.field(0x3A, Self.field(0x0A, [0x6B]) + Self.field(0x12, bad)))
+        }
+        // A oneof member, a nested message and a repeated nested message.
+        #expect(throws: TokenWireError.nulInString("token.v1.RevokeRequest")) {
+            try RevokeRequest(serializedBytes: Self.field(0x22, bad))
+        }
+        #expect(throws: TokenWireError.nulInString("token.v1.ValidateResponse")) {
+            try ValidateResponse(serializedBytes: Self.field(0x1A, Self.field(0x0A, bad)))
+        }
+        #expect(throws: TokenWireError.nulInString("token.v1.GetKeysResponse")) {
+            try GetKeysResponse(serializedBytes: Self.field(0x0A, []) + Self.field(0x0A, Self.field(0x12, bad)))
+        }
+    }
+
+    @Test func aNULInBytesOrInAnUnknownFieldIsKept() throws {
+        // Payload (bytes, field 3), then an unknown field 15 holding a NUL, which protobuf-c skips.
+        let request = try RpcRequest(serializedBytes: [0x08, 0x01] + Self.field(0x1A, [0x00, 0x01]) + Self.field(0x7A, [0x00]))
+        #expect(request == RpcRequest(callID: 1, payload: [0x00, 0x01]))
+    }
+
     @Test func bytesFieldsAcceptAnyBytes() throws {
         let key = try WirePublicKey(serializedBytes: Self.field(0x1A, [0xFF, 0x00, 0xC3]))
         #expect(key.publicKeyDER == [0xFF, 0x00, 0xC3])
