@@ -1,5 +1,12 @@
 import Logging
+import Synchronization
 import TokenCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The durable store of a single `tokend`: SQLite (WAL, `synchronous=FULL`) in `tokend.sqlite`
 /// under a data directory, and the private signing keys in `keys/<kid>.der`, readable by the owner
@@ -7,7 +14,9 @@ import TokenCore
 ///
 /// Writes go to one writer connection on its own thread, which commits every pending write in one
 /// transaction (group commit: one fsync for the batch) and acknowledges each only after the commit
-/// returned. Reads go to a reader connection on another thread and never wait for the writer.
+/// returned. Reads go to a few reader connections, each on its own thread, and never wait for the
+/// writer; a read goes to the reader with the fewest reads outstanding, so a long one (a listing)
+/// holds up no other.
 public final class EmbeddedTokenStore: TokenStore {
     /// The most events one `revocationEvents` call returns, whatever its `limit`.
     public static let maxEventsPerRead = 10_000
@@ -27,8 +36,15 @@ public final class EmbeddedTokenStore: TokenStore {
 
     private typealias ReadJob = @Sendable (SQLiteConnection) -> Void
 
+    /// Reader connections by default: one per core, at least 2 and at most 4.
+    public static var defaultReaderCount: Int {
+        min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 2), 4)
+    }
+
     private let writer: SQLiteWorker<any WriteJob>
-    private let reader: SQLiteWorker<ReadJob>
+    private let readers: [SQLiteWorker<ReadJob>]
+    /// Reads submitted to each reader and not yet finished.
+    private let outstandingReads: Mutex<[Int]>
     private let keyFiles: KeyFileDirectory
     private let logger: Logger
 
@@ -36,10 +52,15 @@ public final class EmbeddedTokenStore: TokenStore {
     /// schema on first use.
     /// - Parameters:
     ///   - directory: the data directory.
+    ///   - readerCount: how many reader connections (threads) serve reads, at least 1.
     ///   - logger: where the store logs; it never logs keys or tokens.
     /// - Throws: `unavailable` when the directory or database cannot be created, opened or
     ///   written, `corrupt` when the database file is damaged.
-    public init(directory: String, logger: Logger) async throws(TokenStoreError) {
+    public init(
+        directory: String,
+        readerCount: Int = EmbeddedTokenStore.defaultReaderCount,
+        logger: Logger
+    ) async throws(TokenStoreError) {
         try KeyFileDirectory.createDirectory(directory)
         let keyFiles = try KeyFileDirectory(path: directory + "/keys")
         let path = directory + "/tokend.sqlite"
@@ -51,28 +72,36 @@ public final class EmbeddedTokenStore: TokenStore {
             setup: { database throws(TokenStoreError) in try StoreSchema.prepareWriter(database) },
             process: { jobs, database in WriteBatch.commit(jobs, on: database, logger: logger) }
         )
-        let reader: SQLiteWorker<ReadJob>
+        var readers: [SQLiteWorker<ReadJob>] = []
         do {
-            reader = try await SQLiteWorker<ReadJob>(
-                name: "store reader",
-                path: path,
-                busyTimeoutMilliseconds: StoreSchema.busyTimeoutMilliseconds,
-                setup: { database throws(TokenStoreError) in try StoreSchema.prepareReader(database) },
-                process: { jobs, database in
-                    for job in jobs {
-                        job(database)
-                    }
-                }
-            )
+            for index in 0..<max(readerCount, 1) {
+                readers.append(
+                    try await SQLiteWorker<ReadJob>(
+                        name: "store reader \(index + 1)",
+                        path: path,
+                        busyTimeoutMilliseconds: StoreSchema.busyTimeoutMilliseconds,
+                        setup: { database throws(TokenStoreError) in try StoreSchema.prepareReader(database) },
+                        process: { jobs, database in
+                            for job in jobs {
+                                job(database)
+                            }
+                        }
+                    )
+                )
+            }
         } catch {
+            for reader in readers {
+                await reader.close()
+            }
             await writer.close()
             throw error
         }
         self.writer = writer
-        self.reader = reader
+        self.readers = readers
+        self.outstandingReads = Mutex(Array(repeating: 0, count: readers.count))
         self.keyFiles = keyFiles
         self.logger = logger
-        logger.info("embedded store opened", metadata: ["directory": "\(directory)"])
+        logger.info("embedded store opened", metadata: ["directory": "\(directory)", "readers": "\(readers.count)"])
     }
 
     // MARK: Keys
@@ -335,7 +364,9 @@ public final class EmbeddedTokenStore: TokenStore {
 
     public func close() async {
         await writer.close()
-        await reader.close()
+        for reader in readers {
+            await reader.close()
+        }
     }
 
     // MARK: Writer and reader
@@ -368,12 +399,17 @@ public final class EmbeddedTokenStore: TokenStore {
         return try result.get()
     }
 
-    /// Runs `body` on the reader thread.
-    private func read<Value: Sendable>(
+    /// Runs `body` on the reader with the fewest reads outstanding.
+    func read<Value: Sendable>(
         _ body: @escaping @Sendable (SQLiteConnection) throws(TokenStoreError) -> Value
     ) async throws(TokenStoreError) -> Value {
+        let index = outstandingReads.withLock { counts in
+            let index = counts.indices.min { counts[$0] < counts[$1] } ?? 0
+            counts[index] += 1
+            return index
+        }
         let result: Result<Value, TokenStoreError> = await withCheckedContinuation { continuation in
-            let accepted = reader.submit { database in
+            let accepted = readers[index].submit { database in
                 do throws(TokenStoreError) {
                     continuation.resume(returning: .success(try body(database)))
                 } catch {
@@ -384,6 +420,7 @@ public final class EmbeddedTokenStore: TokenStore {
                 continuation.resume(returning: .failure(.unavailable("the store is closed")))
             }
         }
+        outstandingReads.withLock { $0[index] -= 1 }
         return try result.get()
     }
 
