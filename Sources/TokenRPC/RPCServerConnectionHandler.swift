@@ -191,6 +191,14 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
             logger: shared.logger
         )
         let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let call = InFlightCall(
+            serial: serial,
+            method: method.fullName,
+            caller: caller?.name,
+            isStream: isStream,
+            start: start,
+            task: nil
+        )
         let task: Task<Void, Never>
         switch method.handler {
         case .synchronousUnary(let handler):
@@ -198,22 +206,52 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
             write(frame)
             shared.logFinished(callID: callID, method: method.fullName, caller: caller?.name, code: code, since: start)
             return
+        case .deferredUnary(let handler):
+            // Registered first: the handler may answer before it returns.
+            register(call, callID: callID, timeout: timeout)
+            let reply = Self.reply(rpcContext, serial: serial, loop: loop, shared: shared)
+            do {
+                try handler(request.payload, rpcContext, reply)
+            } catch {
+                reply(.failure(error))
+            }
+            return
         case .unary(let handler):
             task = Self.runUnary(
                 handler, request.payload, rpcContext, serial: serial, loop: loop, shared: shared, executor: taskExecutor)
         case .serverStreaming(let handler):
             task = Self.runStream(handler, request.payload, rpcContext, serial: serial, loop: loop, shared: shared)
         }
-        calls[callID] = InFlightCall(
-            serial: serial,
-            method: method.fullName,
-            caller: caller?.name,
-            isStream: isStream,
-            start: start,
-            task: task
-        )
+        var running = call
+        running.task = task
+        register(running, callID: callID, timeout: timeout)
+    }
+
+    private func register(_ call: InFlightCall, callID: UInt64, timeout: Duration?) {
+        calls[callID] = call
         if let timeout {
-            addDeadline(DeadlineQueue.Entry(deadline: .now() + TimeAmount(timeout), callID: callID, serial: serial))
+            addDeadline(DeadlineQueue.Entry(deadline: .now() + TimeAmount(timeout), callID: callID, serial: call.serial))
+        }
+    }
+
+    /// Completes a deferred call from any thread: frames its answer on the event loop and writes it,
+    /// unless the call has ended meanwhile.
+    private static func reply(
+        _ rpcContext: RPCContext,
+        serial: UInt64,
+        loop: NIOLoopBound<RPCServerConnectionHandler>,
+        shared: RPCServerShared
+    ) -> @Sendable (Result<any WireMessage, any Error>) -> Void {
+        { result in
+            let complete = {
+                let (frame, code) = finalFrame(rpcContext, shared: shared) { try result.get() }
+                loop.value.completeCall(rpcContext.callID, serial: serial, frame: frame, code: code)
+            }
+            if loop.eventLoop.inEventLoop {
+                complete()
+            } else {
+                loop.eventLoop.execute(complete)
+            }
         }
     }
 

@@ -16,7 +16,8 @@ enum IssueLimits {
 }
 
 extension TokenService {
-    func issue(_ request: IssueRequest, context: RPCContext) async throws -> IssueResponse {
+    /// Mints the tokens, then answers `reply` once the session is durable.
+    func issue(_ request: IssueRequest, reply: RPCReply<IssueResponse>) throws {
         try Self.checkIssueRequest(request)
         let now = clock.now()
         let sessionID = try TokenID.timeOrdered(unixMilliseconds: clock.nowMilliseconds())
@@ -43,8 +44,14 @@ extension TokenService {
         } else {
             record.expiresAt = minted.expiresAt
         }
-        try await storeCall { try await store.createSession(record, refreshToken: refreshRecord) }
-        return minted
+        store.createSession(record, refreshToken: refreshRecord) { [minted] result in
+            switch result {
+            case .success:
+                reply.succeed(minted)
+            case .failure(let error):
+                reply.fail(self.storeFailure(error))
+            }
+        }
     }
 
     /// Signs an access token for a session with the ACTIVE key.

@@ -51,8 +51,9 @@ public final class TokenService: Service {
     /// The handlers to register with an `RPCServer`.
     public var methods: [RPCMethod] {
         [
-            .unary(TokenServiceMethod.issue, role: .issue, request: IssueRequest.self) { request, context in
-                try await self.issue(request, context: context)
+            // Issue's only wait is its durable write, answered through a callback rather than a task.
+            .deferredUnary(TokenServiceMethod.issue, role: .issue, request: IssueRequest.self) { request, _, reply in
+                try self.issue(request, reply: reply)
             },
             // Validate, GetKeys and Health are CPU work on memory: they run on the event loop.
             .synchronousUnary(TokenServiceMethod.validate, role: .validate, request: ValidateRequest.self) { request, _ in
@@ -135,16 +136,19 @@ public final class TokenService: Service {
     func storeCall<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as RPCError {
-            throw error
         } catch let error as TokenStoreError {
-            if error.isRejected {
-                throw RPCError(code: .invalidArgument, message: "\(error)")
-            }
-            logger.error("store call failed", metadata: ["error": "\(error)"])
-            throw error.isUnavailable
-                ? RPCError(code: .unavailable, message: "store unavailable")
-                : RPCError(code: .internalError, message: "store error")
+            throw storeFailure(error)
         }
+    }
+
+    /// The contract's answer to a store failure (logged unless the store refused the input).
+    func storeFailure(_ error: TokenStoreError) -> RPCError {
+        if error.isRejected {
+            return RPCError(code: .invalidArgument, message: "\(error)")
+        }
+        logger.error("store call failed", metadata: ["error": "\(error)"])
+        return error.isUnavailable
+            ? RPCError(code: .unavailable, message: "store unavailable")
+            : RPCError(code: .internalError, message: "store error")
     }
 }

@@ -192,7 +192,27 @@ public final class EmbeddedTokenStore: TokenStore {
         _ session: SessionRecord,
         refreshToken: RefreshTokenRecord?
     ) async throws(TokenStoreError) {
-        try await write(try Self.sessionWrite(session, refreshToken: refreshToken))
+        let result = await withCheckedContinuation { continuation in
+            createSession(session, refreshToken: refreshToken) { continuation.resume(returning: $0) }
+        }
+        try result.get()
+    }
+
+    public func createSession(
+        _ session: SessionRecord,
+        refreshToken: RefreshTokenRecord?,
+        completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void
+    ) {
+        let body: PendingWrites<Void>.Body
+        do throws(TokenStoreError) {
+            body = try Self.sessionWrite(session, refreshToken: refreshToken)
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        submitWrites([body]) { results in
+            completion(results.first ?? .failure(.unavailable("a write got no answer")))
+        }
     }
 
     public func session(id: String) async throws(TokenStoreError) -> SessionRecord? {
@@ -381,10 +401,20 @@ public final class EmbeddedTokenStore: TokenStore {
         afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil
     ) async -> [Result<Value, TokenStoreError>] {
         await withCheckedContinuation { continuation in
-            let job = PendingWrites(bodies: bodies, afterCommit: afterCommit, continuation: continuation)
-            if !writer.submit(job) {
-                job.reject(.unavailable("the store is closed"))
-            }
+            submitWrites(bodies, afterCommit: afterCommit) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Queues `bodies` for the writer like `writeEach`, answering through `complete` instead of
+    /// suspending the caller.
+    private func submitWrites<Value: Sendable>(
+        _ bodies: [PendingWrites<Value>.Body],
+        afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil,
+        complete: @escaping @Sendable ([Result<Value, TokenStoreError>]) -> Void
+    ) {
+        let job = PendingWrites(bodies: bodies, afterCommit: afterCommit, complete: complete)
+        if !writer.submit(job) {
+            job.reject(.unavailable("the store is closed"))
         }
     }
 

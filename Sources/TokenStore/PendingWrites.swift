@@ -1,6 +1,6 @@
 import Synchronization
 
-/// A caller's writes waiting for the writer thread, and the continuation that gets their results.
+/// A caller's writes waiting for the writer thread, and how their results get back to the caller.
 final class PendingWrites<Value: Sendable>: WriteJob {
     /// One write: runs on the writer thread inside the batch transaction.
     typealias Body = @Sendable (SQLiteConnection) throws(TokenStoreError) -> Value
@@ -8,18 +8,20 @@ final class PendingWrites<Value: Sendable>: WriteJob {
     private let bodies: [Body]
     private let afterCommit: (@Sendable (SQLiteConnection) -> Void)?
     private let results = Mutex<[Result<Value, TokenStoreError>]>([])
-    private let continuation: CheckedContinuation<[Result<Value, TokenStoreError>], Never>
+    private let complete: @Sendable ([Result<Value, TokenStoreError>]) -> Void
 
     /// - Parameters:
-    ///   - afterCommit: runs on the writer thread after a successful commit, before the caller resumes.
+    ///   - afterCommit: runs on the writer thread after a successful commit, before `complete`.
+    ///   - complete: gets each write's result, once, on the writer thread (or on the caller's when
+    ///     the job is rejected).
     init(
         bodies: [Body],
         afterCommit: (@Sendable (SQLiteConnection) -> Void)?,
-        continuation: CheckedContinuation<[Result<Value, TokenStoreError>], Never>
+        complete: @escaping @Sendable ([Result<Value, TokenStoreError>]) -> Void
     ) {
         self.bodies = bodies
         self.afterCommit = afterCommit
-        self.continuation = continuation
+        self.complete = complete
     }
 
     var count: Int { bodies.count }
@@ -44,15 +46,15 @@ final class PendingWrites<Value: Sendable>: WriteJob {
 
     func finish(on database: SQLiteConnection, batchError: TokenStoreError?) {
         if let batchError {
-            continuation.resume(returning: Array(repeating: .failure(batchError), count: bodies.count))
+            complete(Array(repeating: .failure(batchError), count: bodies.count))
             return
         }
         afterCommit?(database)
-        continuation.resume(returning: results.withLock { $0 })
+        complete(results.withLock { $0 })
     }
 
     /// Answers a job that never reached the writer.
     func reject(_ error: TokenStoreError) {
-        continuation.resume(returning: Array(repeating: .failure(error), count: bodies.count))
+        complete(Array(repeating: .failure(error), count: bodies.count))
     }
 }

@@ -24,6 +24,14 @@ public protocol TokenStore: Sendable {
     /// Stores a new session and, when given, its first refresh token.
     func createSession(_ session: SessionRecord, refreshToken: RefreshTokenRecord?) async throws(TokenStoreError)
 
+    /// Stores a new session like `createSession(_:refreshToken:)`, but answers through `completion`
+    /// (once, on any thread) instead of suspending the caller: Issue's one wait, without a task.
+    func createSession(
+        _ session: SessionRecord,
+        refreshToken: RefreshTokenRecord?,
+        completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void
+    )
+
     /// The session with this id, revoked or expired ones included; nil when unknown.
     func session(id: String) async throws(TokenStoreError) -> SessionRecord?
 

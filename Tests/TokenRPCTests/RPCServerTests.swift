@@ -238,6 +238,46 @@ import TokenWire
         await server.stop()
     }
 
+    @Test func aDeferredCallIsAnsweredOnceFromAnotherThread() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(3, TestServer.later, "a"))
+        try await server.gates.wait("later started a")
+        server.gates.open("answer a")
+        #expect(await connection.next() == RpcResponse(callID: 3, payload: Array("later a".utf8), endOfStream: true))
+        try await server.gates.wait("replied a")
+        // The second reply wrote nothing: the next frame answers the next call.
+        try await connection.send(call(4, TestServer.echo, "next"))
+        #expect(await connection.next() == RpcResponse(callID: 4, payload: Array("next".utf8), endOfStream: true))
+        await connection.close()
+        await server.stop()
+    }
+
+    @Test func aDeferredHandlerThatThrowsIsAnsweredAtOnce() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(5, TestServer.later, "throw"))
+        let response = try #require(await connection.next())
+        #expect(response.callID == 5 && response.code == RPCError.Code.notFound.rawValue)
+        await connection.close()
+        try await expectServes(server)
+        await server.stop()
+    }
+
+    @Test func aDeferredCallPastItsDeadlineIgnoresItsLateReply() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(call(6, TestServer.later, "b", timeoutMs: 1))
+        let expired = try #require(await connection.next())
+        #expect(expired.callID == 6 && expired.code == RPCError.Code.deadlineExceeded.rawValue)
+        server.gates.open("answer b")
+        try await server.gates.wait("replied b")
+        try await connection.send(call(7, TestServer.echo, "after"))
+        #expect(await connection.next() == RpcResponse(callID: 7, payload: Array("after".utf8), endOfStream: true))
+        await connection.close()
+        await server.stop()
+    }
+
     @Test func expiredDeadlineIsDeadlineExceededAndCancelsTheHandler() async throws {
         let server = try await TestServer.start()
         let connection = try await RawConnection.connect(port: server.port)

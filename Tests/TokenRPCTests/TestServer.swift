@@ -21,6 +21,7 @@ final class TestServer: Sendable {
     static let forever = "/test.Test/Forever"
     static let callIDs = "/test.Test/CallID"
     static let executor = "/test.Test/Executor"
+    static let later = "/test.Test/Later"
 
     /// SHA-256 of "issuer-key", "validator-key" and "admin-key".
     static let issuerDigest = "5d3ba21c7e7f4616b9c059855555ba1c7dbd7cfa40398e9936c812941c3576a8"
@@ -138,6 +139,17 @@ final class TestServer: Sendable {
                 return RawBytes([])
             },
             .unary(typed, role: nil, request: RpcRequest.self) { request, _ in request },
+            // Answers from another thread once "answer <text>" opens, then answers again (ignored).
+            .deferredUnary(later, role: nil, request: RawBytes.self) { request, _, reply in
+                guard request.text != "throw" else { throw RPCError.notFound("thrown before any wait") }
+                gates.open("later started \(request.text)")
+                Task.detached {
+                    try await gates.wait("answer \(request.text)")
+                    reply.succeed(RawBytes("later " + request.text))
+                    reply.succeed(RawBytes("again"))
+                    gates.open("replied \(request.text)")
+                }
+            },
             .unary(fail, role: nil, request: RawBytes.self) { _, _ -> RawBytes in
                 throw TestFailure()
             },
