@@ -360,26 +360,57 @@ public final class EmbeddedTokenStore: TokenStore {
     // MARK: Maintenance
 
     public func purgeExpired(now: Int64) async throws(TokenStoreError) {
-        let logger = self.logger
-        try await write { database throws(TokenStoreError) in
-            let tokens = try database.execute("DELETE FROM refresh_tokens WHERE expires_at < ?", [.integer(now)])
-            let sessions = try database.execute("DELETE FROM sessions WHERE expires_at < ?", [.integer(now)])
-            let highest = try database.query(
-                "SELECT MAX(seq) FROM revocation_events WHERE expires_at < ?", [.integer(now)]
-            ) { row in row.optionalInt64(0) }.first ?? nil
-            if let highest {
-                try database.execute(
-                    """
-                    INSERT INTO meta (key, value) VALUES (?, ?)
-                    ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
-                    """,
-                    [.text(StoreSchema.purgedSeqKey), .integer(highest)])
+        var sessions = 0
+        var tokens = 0
+        var events = 0
+        while true {
+            let round = try await write { database throws(TokenStoreError) in
+                try Self.purgeRound(now: now, on: database)
             }
-            let events = try database.execute("DELETE FROM revocation_events WHERE expires_at < ?", [.integer(now)])
-            logger.debug(
-                "purged expired records",
-                metadata: ["sessions": "\(sessions)", "refreshTokens": "\(tokens)", "revocationEvents": "\(events)"])
+            sessions += round.sessions
+            tokens += round.refreshTokens
+            events += round.events
+            guard max(round.sessions, round.refreshTokens, round.events) >= Self.purgeRoundRows else { break }
         }
+        logger.debug(
+            "purged expired records",
+            metadata: ["sessions": "\(sessions)", "refreshTokens": "\(tokens)", "revocationEvents": "\(events)"])
+    }
+
+    /// The most rows of each table one purge write deletes: a large expiry is purged in several
+    /// short writes, between which other writes commit, rather than in one that holds them all up.
+    static let purgeRoundRows = 1_000
+
+    /// Deletes up to `purgeRoundRows` expired rows of each table, recording the highest event seq
+    /// it drops (readers asking for events after an older seq then need a snapshot).
+    private static func purgeRound(
+        now: Int64,
+        on database: SQLiteConnection
+    ) throws(TokenStoreError) -> (sessions: Int, refreshTokens: Int, events: Int) {
+        let bounds: [SQLiteValue] = [.integer(now), .integer(Int64(purgeRoundRows))]
+        let tokens = try database.execute(
+            "DELETE FROM refresh_tokens WHERE hash IN (SELECT hash FROM refresh_tokens WHERE expires_at < ? LIMIT ?)",
+            bounds)
+        let sessions = try database.execute(
+            "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at < ? LIMIT ?)",
+            bounds)
+        let seqs = try database.query(
+            """
+            DELETE FROM revocation_events
+            WHERE seq IN (SELECT seq FROM revocation_events WHERE expires_at < ? LIMIT ?)
+            RETURNING seq
+            """,
+            bounds
+        ) { row in row.int64(0) }
+        if let highest = seqs.max() {
+            try database.execute(
+                """
+                INSERT INTO meta (key, value) VALUES (?, ?)
+                ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
+                """,
+                [.text(StoreSchema.purgedSeqKey), .integer(highest)])
+        }
+        return (sessions, tokens, seqs.count)
     }
 
     public func close() async {

@@ -141,6 +141,43 @@ struct SessionStoreTests {
         await store.close()
     }
 
+    @Test func aLargeExpiryIsPurgedInSeveralRoundsAndCompletely() async throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
+        let expired = EmbeddedTokenStore.purgeRoundRows * 2 + 10
+        let results = await store.writeEach(
+            try (0..<expired).map { index in
+                try EmbeddedTokenStore.sessionWrite(
+                    StoreFixture.session("s\(index)", expiresAt: 500),
+                    refreshToken: StoreFixture.token(index, session: "s\(index)", expiresAt: 500))
+            })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        try await store.createSession(
+            StoreFixture.session("live"), refreshToken: StoreFixture.token(expired, session: "live"))
+        var seqs: [UInt64] = []
+        for index in 0..<(EmbeddedTokenStore.purgeRoundRows + 5) {
+            let receipt = try await store.revoke(
+                RevocationRequest(kind: .token, value: "j\(index)", revokedAt: 100, expiresAt: 600, reason: ""))
+            seqs.append(receipt.event.seq)
+        }
+        let kept = try await store.revoke(
+            RevocationRequest(kind: .token, value: "kept", revokedAt: 100, expiresAt: 9_000, reason: ""))
+
+        try await store.purgeExpired(now: 1_000)
+
+        #expect(try await store.session(id: "s0") == nil)
+        #expect(try await store.session(id: "s\(expired - 1)") == nil)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(expired - 1)) == nil)
+        #expect(try await store.liveSessions(subject: "alice", now: 0, limit: 10).map(\.sessionID) == ["live"])
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(expired)) != nil)
+        // Every dropped event counts: a reader behind the last one of them needs a snapshot.
+        #expect(try await store.revocationEvents(after: seqs[seqs.count - 2], limit: 10) == nil)
+        #expect(try await store.revocationEvents(after: seqs[seqs.count - 1], limit: 10) == [kept.event])
+        #expect(try await store.activeRevocations(now: 1_000).events == [kept.event])
+        await store.close()
+    }
+
     @Test func aFailingWriteDoesNotFailTheOthersOfItsBatch() async throws {
         let fixture = try StoreFixture()
         defer { fixture.remove() }
