@@ -14,12 +14,12 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Fuzzes the frame decoder and the envelope parsers.
+/// Fuzzes the frame decoder, the envelope parsers and the parsers of nested messages.
 ///
 /// Built normally, it runs each file named on the command line as one input (to replay a crash or
 /// a corpus). Built with `-DFUZZING` and `-sanitize=fuzzer`, libFuzzer drives `runInput`.
 enum FrameFuzzer {
-    /// Runs one input through the frame decoder and the envelope parsers, split into two reads at a
+    /// Runs one input through the frame decoder and the message parsers, split into two reads at a
     /// point chosen by the input's first byte. Every outcome but a crash or an unexpected error type
     /// is fine: decoded frames, `TokenWireError` from parsing, or a rejected length prefix.
     static func runInput(_ bytes: UnsafeRawBufferPointer) {
@@ -45,6 +45,11 @@ enum FrameFuzzer {
                     precondition((try? RpcRequest(serializedBytes: request.serializedBytes())) == request)
                 }
                 _ = try? RpcResponse(serializedBytes: frame)
+                // Messages with nested messages, repeated ones and maps: the NUL walk recurses into them.
+                _ = try? IssueRequest(serializedBytes: frame)
+                _ = try? ValidateResponse(serializedBytes: frame)
+                _ = try? GetKeysResponse(serializedBytes: frame)
+                _ = try? ListSessionsResponse(serializedBytes: frame)
             }
         }
     }
