@@ -218,7 +218,7 @@ public final class EmbeddedTokenStore: TokenStore {
     public func session(id: String) async throws(TokenStoreError) -> SessionRecord? {
         try await read { database throws(TokenStoreError) in
             try database.query(
-                "SELECT \(Self.sessionColumns) FROM sessions WHERE id = ?", [.text(id)], row: Self.sessionRecord
+                Self.selectSessionSQL, [.text(id)], row: Self.sessionRecord
             ).first
         }
     }
@@ -490,6 +490,11 @@ public final class EmbeddedTokenStore: TokenStore {
     private static let sessionColumns =
         "id, subject, audience, scopes, extra_claims, metadata, created_at, refreshed_at, expires_at, revoked_at"
 
+    // Built once: the statement cache looks statements up by their text, on every call.
+    private static let selectSessionSQL = "SELECT \(sessionColumns) FROM sessions WHERE id = ?"
+    private static let insertSessionSQL =
+        "INSERT INTO sessions (\(sessionColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
     /// The write that stores `session` and its first refresh token.
     /// - Throws: `rejected` when the token belongs to another session or its hash has a bad size.
     static func sessionWrite(
@@ -509,8 +514,7 @@ public final class EmbeddedTokenStore: TokenStore {
             .integer(session.refreshedAt), .integer(session.expiresAt), .integer(session.revokedAt),
         ]
         return { database throws(TokenStoreError) in
-            try database.execute(
-                "INSERT INTO sessions (\(sessionColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+            try database.execute(insertSessionSQL, values)
             if let refreshToken {
                 try insert(refreshToken, into: database)
             }
