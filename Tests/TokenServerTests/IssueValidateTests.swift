@@ -73,6 +73,23 @@ import TokenWire
         }
     }
 
+    @Test func aStoreThatCannotWriteIsUnavailableAndValidateGoesOn() async throws {
+        try await TestServer.with { server in
+            let issued = try await server.client("issuer").issue(IssueRequest(subject: "alice"))
+            await server.store.close()
+            let issue = await #expect(throws: RPCError.self) {
+                try await server.client("issuer").issue(IssueRequest(subject: "bob"))
+            }
+            #expect(issue?.code == .unavailable)
+            let revoke = await #expect(throws: RPCError.self) {
+                try await server.client("admin").revoke(RevokeRequest(target: .tokenID(issued.tokenID)))
+            }
+            #expect(revoke?.code == .unavailable)
+            // Validate reads memory only: the unrevoked token stays valid.
+            #expect(try await server.client("validator").validate(ValidateRequest(token: issued.accessToken)).valid)
+        }
+    }
+
     @Test func accessLifetimeIsCappedAtTheConfiguredTTL() async throws {
         try await TestServer.with { server in
             let issuer = server.client("issuer")

@@ -21,6 +21,7 @@ final class TestServer: Sendable {
     ]
 
     let clock: ManualClock
+    let store: EmbeddedTokenStore
     let service: TokenService
     let server: RPCServer
     let port: Int
@@ -30,6 +31,7 @@ final class TestServer: Sendable {
 
     private init(
         clock: ManualClock,
+        store: EmbeddedTokenStore,
         service: TokenService,
         server: RPCServer,
         port: Int,
@@ -37,6 +39,7 @@ final class TestServer: Sendable {
         tasks: [Task<Void, any Error>]
     ) {
         self.clock = clock
+        self.store = store
         self.service = service
         self.server = server
         self.port = port
@@ -75,6 +78,7 @@ final class TestServer: Sendable {
         let address = try await server.listeningAddress()
         let testServer = TestServer(
             clock: clock,
+            store: store,
             service: service,
             server: server,
             port: address.port,
