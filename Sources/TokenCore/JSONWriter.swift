@@ -11,11 +11,18 @@ enum JSONWriter {
 
     /// Appends the escaped characters of `string` without the surrounding quotes.
     static func appendStringContent(_ string: String, to out: inout [UInt8]) {
-        let utf8 = string.utf8
-        if !utf8.contains(where: needsEscape) {
-            out.append(contentsOf: utf8)
-            return
+        var string = string
+        string.withUTF8 { utf8 in
+            // Most strings need no escaping: one scan, then one copy.
+            guard utf8.contains(where: needsEscape) else {
+                out.append(contentsOf: utf8)
+                return
+            }
+            appendEscaped(utf8, to: &out)
         }
+    }
+
+    private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         for byte in utf8 {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
@@ -43,6 +50,19 @@ enum JSONWriter {
 
     /// Appends a decimal integer.
     static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
-        out.append(contentsOf: String(value).utf8)
+        if value < 0 {
+            out.append(UInt8(ascii: "-"))
+        }
+        var magnitude = value.magnitude
+        // 20 digits hold any UInt64; they are written from the end.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
     }
 }
