@@ -3,9 +3,16 @@ import CProtobufC
 /// Owns the C memory that a protobuf-c struct points into while it is being packed.
 ///
 /// Every pointer handed out stays valid until the arena is deinitialized, which frees all of them
-/// exactly once. Used only within `WireMessage.serializedBytes()`, never shared across threads.
+/// exactly once. Used only while one message is packed, never shared across threads.
 final class CArena {
+    /// Small allocations are carved one after another from blocks of this size; larger ones get
+    /// memory of their own. A message's strings and structs then cost a malloc or two, not one each.
+    private static let blockSize = 1_024
+    private static let blockAlignment = 16
+
     private var allocations: [UnsafeMutableRawPointer] = []
+    private var nextFree: UnsafeMutableRawPointer?
+    private var freeBytes = 0
 
     init() {}
 
@@ -15,6 +22,34 @@ final class CArena {
         }
     }
 
+    /// Uninitialized memory for `byteCount` bytes at `alignment` (a power of two), valid until deinit.
+    private func allocate(byteCount: Int, alignment: Int) -> UnsafeMutableRawPointer {
+        if let nextFree {
+            let padding = (alignment - Int(bitPattern: nextFree) % alignment) % alignment
+            if padding + byteCount <= freeBytes {
+                self.nextFree = nextFree + padding + byteCount
+                freeBytes -= padding + byteCount
+                return nextFree + padding
+            }
+        }
+        guard byteCount <= Self.blockSize / 2, alignment <= Self.blockAlignment else {
+            let pointer = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: alignment)
+            allocations.append(pointer)
+            return pointer
+        }
+        let block = UnsafeMutableRawPointer.allocate(byteCount: Self.blockSize, alignment: Self.blockAlignment)
+        allocations.append(block)
+        nextFree = block + byteCount
+        freeBytes = Self.blockSize - byteCount
+        return block
+    }
+
+    /// Memory for `count` values of `T`, bound to `T` and uninitialized.
+    private func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        allocate(byteCount: MemoryLayout<T>.stride * count, alignment: MemoryLayout<T>.alignment)
+            .bindMemory(to: T.self, capacity: count)
+    }
+
     /// A NUL-terminated copy of `string`; the shared empty string for "".
     func cString(_ string: String) -> UnsafeMutablePointer<CChar> {
         if string.isEmpty {
@@ -22,8 +57,7 @@ final class CArena {
         }
         var string = string
         return string.withUTF8 { utf8 in
-            let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: utf8.count + 1)
-            allocations.append(UnsafeMutableRawPointer(pointer))
+            let pointer = allocate(CChar.self, count: utf8.count + 1)
             UnsafeMutableRawBufferPointer(start: pointer, count: utf8.count).copyMemory(from: UnsafeRawBufferPointer(utf8))
             (pointer + utf8.count).initialize(to: 0)
             return pointer
@@ -35,8 +69,7 @@ final class CArena {
         guard !bytes.isEmpty else {
             return ProtobufCBinaryData(len: 0, data: nil)
         }
-        let pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count)
-        allocations.append(UnsafeMutableRawPointer(pointer))
+        let pointer = allocate(UInt8.self, count: bytes.count)
         pointer.initialize(from: bytes, count: bytes.count)
         return ProtobufCBinaryData(len: bytes.count, data: pointer)
     }
@@ -44,8 +77,7 @@ final class CArena {
     /// A C array of NUL-terminated copies of `strings` (nil when empty).
     func cStringArray(_ strings: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
         guard !strings.isEmpty else { return nil }
-        let array = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: strings.count)
-        allocations.append(UnsafeMutableRawPointer(array))
+        let array = allocate(UnsafeMutablePointer<CChar>?.self, count: strings.count)
         for (index, string) in strings.enumerated() {
             (array + index).initialize(to: cString(string))
         }
@@ -54,8 +86,7 @@ final class CArena {
 
     /// A copy of `value` in C memory (for nested message fields).
     func pointer<T>(to value: T) -> UnsafeMutablePointer<T> {
-        let pointer = UnsafeMutablePointer<T>.allocate(capacity: 1)
-        allocations.append(UnsafeMutableRawPointer(pointer))
+        let pointer = allocate(T.self, count: 1)
         pointer.initialize(to: value)
         return pointer
     }
@@ -63,8 +94,7 @@ final class CArena {
     /// A C array of pointers to copies of `values` (for repeated message fields; nil when empty).
     func pointerArray<T>(_ values: [T]) -> UnsafeMutablePointer<UnsafeMutablePointer<T>?>? {
         guard !values.isEmpty else { return nil }
-        let array = UnsafeMutablePointer<UnsafeMutablePointer<T>?>.allocate(capacity: values.count)
-        allocations.append(UnsafeMutableRawPointer(array))
+        let array = allocate(UnsafeMutablePointer<T>?.self, count: values.count)
         for (index, value) in values.enumerated() {
             (array + index).initialize(to: pointer(to: value))
         }
