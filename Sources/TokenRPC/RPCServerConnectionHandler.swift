@@ -234,7 +234,7 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Completes a deferred call from any thread: frames its answer on the event loop and writes it,
+    /// Completes a unary call from any thread: frames its answer on the event loop and writes it,
     /// unless the call has ended meanwhile.
     private static func reply(
         _ rpcContext: RPCContext,
@@ -289,24 +289,12 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
         shared: RPCServerShared,
         executor: EventLoopTaskExecutor?
     ) -> Task<Void, Never> {
-        Task(executorPreference: executor) {
-            let callID = rpcContext.callID
-            let frame: ByteBuffer
-            let code: RPCError.Code
+        let reply = Self.reply(rpcContext, serial: serial, loop: loop, shared: shared)
+        return Task(executorPreference: executor) {
             do {
-                frame = shared.frame(callID: callID, answer: try await handler(payload, rpcContext))
-                code = .ok
+                reply(.success(try await handler(payload, rpcContext)))
             } catch {
-                let failure = rpcError(error, context: rpcContext)
-                frame = shared.frame(callID: callID, error: failure)
-                code = failure.code
-            }
-            if loop.eventLoop.inEventLoop {
-                loop.value.completeCall(callID, serial: serial, frame: frame, code: code)
-            } else {
-                loop.eventLoop.execute {
-                    loop.value.completeCall(callID, serial: serial, frame: frame, code: code)
-                }
+                reply(.failure(error))
             }
         }
     }

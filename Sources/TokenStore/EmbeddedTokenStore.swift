@@ -192,10 +192,7 @@ public final class EmbeddedTokenStore: TokenStore {
         _ session: SessionRecord,
         refreshToken: RefreshTokenRecord?
     ) async throws(TokenStoreError) {
-        let result = await withCheckedContinuation { continuation in
-            createSession(session, refreshToken: refreshToken) { continuation.resume(returning: $0) }
-        }
-        try result.get()
+        try await write(try Self.sessionWrite(session, refreshToken: refreshToken))
     }
 
     public func createSession(
@@ -210,9 +207,7 @@ public final class EmbeddedTokenStore: TokenStore {
             completion(.failure(error))
             return
         }
-        submitWrites([body]) { results in
-            completion(results.first ?? .failure(.unavailable("a write got no answer")))
-        }
+        submitWrite(body, complete: completion)
     }
 
     public func session(id: String) async throws(TokenStoreError) -> SessionRecord? {
@@ -454,10 +449,21 @@ public final class EmbeddedTokenStore: TokenStore {
         _ body: @escaping PendingWrites<Value>.Body,
         afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil
     ) async throws(TokenStoreError) -> Value {
-        guard let result = await writeEach([body], afterCommit: afterCommit).first else {
-            throw .unavailable("a write got no answer")
+        let result = await withCheckedContinuation { continuation in
+            submitWrite(body, afterCommit: afterCommit) { continuation.resume(returning: $0) }
         }
         return try result.get()
+    }
+
+    /// Queues `body` as one write, answering through `complete` once it is durable (or failed).
+    private func submitWrite<Value: Sendable>(
+        _ body: @escaping PendingWrites<Value>.Body,
+        afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil,
+        complete: @escaping @Sendable (Result<Value, TokenStoreError>) -> Void
+    ) {
+        submitWrites([body], afterCommit: afterCommit) { results in
+            complete(results.first ?? .failure(.unavailable("a write got no answer")))
+        }
     }
 
     /// Runs `body` on the reader with the fewest reads outstanding.

@@ -24,10 +24,13 @@ final class JobQueue<Job: Sendable>: Sendable {
     }
 
     private let gathering: Gathering?
+    private let windowNanoseconds: Int
 
     /// - Parameter gathering: when and how long the worker gathers jobs; nil takes what is there.
     init(gathering: Gathering? = nil) {
         self.gathering = gathering
+        let window = gathering?.window.components ?? (seconds: 0, attoseconds: 0)
+        windowNanoseconds = Int(clamping: window.seconds * 1_000_000_000 + window.attoseconds / 1_000_000_000)
     }
 
     private let state = Mutex(State())
@@ -55,9 +58,7 @@ final class JobQueue<Job: Sendable>: Sendable {
     func takeAll() -> [Job]? {
         guard waitForPending(1, until: nil) else { return nil }
         if let gathering, state.withLock({ $0.lastBatch }) >= gathering.busyBatch {
-            let window = gathering.window.components
-            let nanoseconds = window.seconds * 1_000_000_000 + window.attoseconds / 1_000_000_000
-            _ = waitForPending(gathering.jobs, until: .now() + .nanoseconds(Int(clamping: nanoseconds)))
+            _ = waitForPending(gathering.jobs, until: .now() + .nanoseconds(windowNanoseconds))
         }
         return state.withLock { state in
             defer { state.pending = [] }
