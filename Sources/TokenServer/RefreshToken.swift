@@ -3,9 +3,9 @@ import TokenCore
 /// The form of refresh tokens: base64url of the session's 16-byte id followed by 32 random bytes
 /// (64 characters, 256 secret bits).
 ///
-/// The store knows a token only by its lookup key: the session id's bytes followed by SHA-256 of the
-/// whole token. Session ids are time-ordered, so new keys append to the store's index instead of
-/// landing on random pages, and a token's value can never be recovered from what is stored.
+/// The store knows a token only by its session and its lookup key: the session id's bytes followed
+/// by SHA-256 of the whole token, from which the token's value can never be recovered. The session
+/// id inside the token lets the store find a session's current token through the session itself.
 enum RefreshToken {
     /// Length of a token's text.
     static let textLength = 64
@@ -18,11 +18,14 @@ enum RefreshToken {
         return (value, id + SHA256.hash(value.utf8))
     }
 
-    /// The lookup key of a presented token; nil when the text cannot be one of ours.
-    static func lookupKey(of presented: String) -> [UInt8]? {
-        guard presented.utf8.count == textLength, let bytes = try? Base64URL.decode(presented), bytes.count == 48 else {
+    /// The session a presented token names, and the token's lookup key; nil when the text cannot
+    /// be one of ours.
+    static func lookupKey(of presented: String) -> (sessionID: String, key: [UInt8])? {
+        guard presented.utf8.count == textLength, let bytes = try? Base64URL.decode(presented), bytes.count == 48,
+            let sessionID = TokenID(bytes: Array(bytes[0..<16]))
+        else {
             return nil
         }
-        return Array(bytes[0..<16]) + SHA256.hash(presented.utf8)
+        return (sessionID.text, sessionID.bytes + SHA256.hash(presented.utf8))
     }
 }

@@ -6,19 +6,27 @@ import TokenWire
 extension TokenService {
     func refresh(_ request: RefreshRequest, context: RPCContext) async throws -> IssueResponse {
         let presented = request.refreshToken
-        guard let hash = RefreshToken.lookupKey(of: presented) else {
+        guard let (sessionID, hash) = RefreshToken.lookupKey(of: presented) else {
             throw Self.refreshRejected
         }
         // Concurrent refreshes of one token in this process share one attempt; the store's
         // compare-and-swap settles races between processes.
         return try await refreshes.run(key: hash) {
-            try await self.refreshOnce(presented: presented, hash: hash, accessTTL: request.accessTTLSeconds, context: context)
+            try await self.refreshOnce(
+                presented: presented, sessionID: sessionID, hash: hash, accessTTL: request.accessTTLSeconds,
+                context: context)
         }
     }
 
-    private func refreshOnce(presented: String, hash: [UInt8], accessTTL: UInt32, context: RPCContext) async throws -> IssueResponse {
+    private func refreshOnce(
+        presented: String,
+        sessionID: String,
+        hash: [UInt8],
+        accessTTL: UInt32,
+        context: RPCContext
+    ) async throws -> IssueResponse {
         let now = clock.now()
-        guard let record = try await storeCall({ try await store.refreshToken(hash: hash) }) else {
+        guard let record = try await storeCall({ try await store.refreshToken(hash: hash, sessionID: sessionID) }) else {
             throw Self.refreshRejected
         }
         if let spentAt = record.spentAt {
@@ -32,11 +40,11 @@ extension TokenService {
         else {
             throw Self.refreshRejected
         }
-        guard let sessionID = TokenID(session.sessionID) else {
+        guard let sessionTokenID = TokenID(session.sessionID) else {
             throw TokenError.invalidArgument("session id \(session.sessionID) was not minted here")
         }
         var minted = try mint(for: session, requestedTTL: accessTTL, now: now)
-        let successor = try newRefreshToken(sessionID: sessionID, now: now)
+        let successor = try newRefreshToken(sessionID: sessionTokenID, now: now)
         minted.refreshToken = successor.value
         minted.refreshExpiresAt = successor.record.expiresAt
         let rotation = RefreshRotation(
@@ -49,7 +57,9 @@ extension TokenService {
             return minted
         }
         // Another instance spent it first: answer as a retry of that refresh.
-        guard let spent = try await storeCall({ try await store.refreshToken(hash: hash) }), let spentAt = spent.spentAt else {
+        guard let spent = try await storeCall({ try await store.refreshToken(hash: hash, sessionID: sessionID) }),
+            let spentAt = spent.spentAt
+        else {
             throw Self.refreshRejected
         }
         return try await answerSpent(spent, spentAt: spentAt, presented: presented, now: now, context: context)

@@ -60,8 +60,8 @@ extension TokenService {
         if let claims = verified.claims {
             return (.token, claims.tokenID, max(claims.expiresAt + configuration.leeway, now))
         }
-        guard let hash = RefreshToken.lookupKey(of: token),
-            let record = try await storeCall({ try await store.refreshToken(hash: hash) })
+        guard let (sessionID, hash) = RefreshToken.lookupKey(of: token),
+            let record = try await storeCall({ try await store.refreshToken(hash: hash, sessionID: sessionID) })
         else { return nil }
         return (.session, record.sessionID, nil)
     }

@@ -232,42 +232,57 @@ public final class EmbeddedTokenStore: TokenStore {
         }
     }
 
-    public func refreshToken(hash: [UInt8]) async throws(TokenStoreError) -> RefreshTokenRecord? {
+    public func refreshToken(hash: [UInt8], sessionID: String) async throws(TokenStoreError) -> RefreshTokenRecord? {
         guard (1...Self.maxHashLength).contains(hash.count) else { return nil }
         return try await read { database throws(TokenStoreError) in
-            try database.query(
-                """
-                SELECT hash, session_id, issued_at, expires_at, spent_at, replay
-                FROM refresh_tokens WHERE hash = ?
-                """,
-                [.blob(hash)]
-            ) { row in
-                RefreshTokenRecord(
-                    hash: row.blob(0), sessionID: row.text(1), issuedAt: row.int64(2), expiresAt: row.int64(3),
-                    spentAt: row.optionalInt64(4), replay: row.blob(5))
-            }.first
+            try database.readTransaction { () throws(TokenStoreError) -> RefreshTokenRecord? in
+                if let current = try Self.currentRefreshToken(of: sessionID, on: database),
+                    constantTimeEquals(current.hash, hash)
+                {
+                    return current
+                }
+                return try database.query(
+                    """
+                    SELECT issued_at, expires_at, spent_at, replay FROM refresh_tokens
+                    WHERE hash = ? AND session_id = ?
+                    """,
+                    [.blob(hash), .text(sessionID)]
+                ) { row in
+                    RefreshTokenRecord(
+                        hash: hash, sessionID: sessionID, issuedAt: row.int64(0), expiresAt: row.int64(1),
+                        spentAt: row.optionalInt64(2), replay: row.blob(3))
+                }.first
+            }
         }
     }
 
     public func spendRefreshToken(hash: [UInt8], rotation: RefreshRotation) async throws(TokenStoreError) -> Bool {
         guard (1...Self.maxHashLength).contains(hash.count) else { return false }
-        try Self.checkHash(rotation.successor.hash)
+        let successor = rotation.successor
+        try Self.checkHash(successor.hash)
         return try await write { database throws(TokenStoreError) in
-            let owner = try database.query(
-                "SELECT session_id FROM refresh_tokens WHERE hash = ? AND spent_at IS NULL", [.blob(hash)]
-            ) { row in row.text(0) }
-            guard let sessionID = owner.first else { return false }
-            guard sessionID == rotation.successor.sessionID else {
-                throw .rejected("the successor token belongs to another session")
-            }
-            let spent = try database.execute(
-                "UPDATE refresh_tokens SET spent_at = ?, replay = ? WHERE hash = ? AND spent_at IS NULL",
-                [.integer(rotation.spentAt), .blob(rotation.replay), .blob(hash)])
-            guard spent == 1 else { return false }
-            try Self.insert(rotation.successor, into: database)
+            guard let current = try Self.currentRefreshToken(of: successor.sessionID, on: database),
+                constantTimeEquals(current.hash, hash)
+            else { return false }
             try database.execute(
-                "UPDATE sessions SET refreshed_at = ?, expires_at = ? WHERE id = ?",
-                [.integer(rotation.spentAt), .integer(rotation.sessionExpiresAt), .text(sessionID)])
+                """
+                UPDATE sessions SET refresh_hash = ?, refresh_issued_at = ?, refresh_expires_at = ?,
+                    refreshed_at = ?, expires_at = ?
+                WHERE id = ?
+                """,
+                [
+                    .blob(successor.hash), .integer(successor.issuedAt), .integer(successor.expiresAt),
+                    .integer(rotation.spentAt), .integer(rotation.sessionExpiresAt), .text(successor.sessionID),
+                ])
+            try database.execute(
+                """
+                INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at, spent_at, replay)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .blob(hash), .text(successor.sessionID), .integer(current.issuedAt), .integer(current.expiresAt),
+                    .integer(rotation.spentAt), .blob(rotation.replay),
+                ])
             return true
         }
     }
@@ -498,10 +513,16 @@ public final class EmbeddedTokenStore: TokenStore {
 
     // Built once: the statement cache looks statements up by their text, on every call.
     private static let selectSessionSQL = "SELECT \(sessionColumns) FROM sessions WHERE id = ?"
-    private static let insertSessionSQL =
-        "INSERT INTO sessions (\(sessionColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    private static let selectCurrentRefreshTokenSQL = """
+        SELECT refresh_hash, refresh_issued_at, refresh_expires_at FROM sessions
+        WHERE id = ? AND refresh_hash IS NOT NULL
+        """
+    private static let insertSessionSQL = """
+        INSERT INTO sessions (\(sessionColumns), refresh_hash, refresh_issued_at, refresh_expires_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
 
-    /// The write that stores `session` and its first refresh token.
+    /// The write that stores `session` with its first refresh token (in the same row).
     /// - Throws: `rejected` when the token belongs to another session or its hash has a bad size.
     static func sessionWrite(
         _ session: SessionRecord,
@@ -518,13 +539,24 @@ public final class EmbeddedTokenStore: TokenStore {
             .text(RecordCoding.encode(session.scopes)), .text(session.extraClaimsJSON),
             .text(RecordCoding.encode(session.metadata)), .integer(session.createdAt),
             .integer(session.refreshedAt), .integer(session.expiresAt), .integer(session.revokedAt),
+            refreshToken.map { .blob($0.hash) } ?? .null, .integer(refreshToken?.issuedAt),
+            .integer(refreshToken?.expiresAt),
         ]
         return { database throws(TokenStoreError) in
             try database.execute(insertSessionSQL, values)
-            if let refreshToken {
-                try insert(refreshToken, into: database)
-            }
         }
+    }
+
+    /// The unspent refresh token of a session; nil when it has none or is unknown.
+    private static func currentRefreshToken(
+        of sessionID: String,
+        on database: SQLiteConnection
+    ) throws(TokenStoreError) -> RefreshTokenRecord? {
+        try database.query(
+            Self.selectCurrentRefreshTokenSQL, [.text(sessionID)]
+        ) { row in
+            RefreshTokenRecord(hash: row.blob(0), sessionID: sessionID, issuedAt: row.int64(1), expiresAt: row.int64(2))
+        }.first
     }
 
     private static func sessionRecord(_ row: SQLiteRow) throws(TokenStoreError) -> SessionRecord {
@@ -559,17 +591,5 @@ public final class EmbeddedTokenStore: TokenStore {
         guard (1...maxHashLength).contains(hash.count) else {
             throw .rejected("a refresh token hash must be 1 to \(maxHashLength) bytes")
         }
-    }
-
-    private static func insert(_ token: RefreshTokenRecord, into database: SQLiteConnection) throws(TokenStoreError) {
-        try database.execute(
-            """
-            INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at, spent_at, replay)
-            VALUES (?, ?, ?, ?, ?, ?)
-            """,
-            [
-                .blob(token.hash), .text(token.sessionID), .integer(token.issuedAt), .integer(token.expiresAt),
-                .integer(token.spentAt), .blob(token.replay),
-            ])
     }
 }

@@ -31,7 +31,7 @@ enum StoreSchema {
     }
 
     /// The statements that bring the schema from version `index` to `index + 1`.
-    static let migrations = [versionOne, versionTwo]
+    static let migrations = [versionOne, versionTwo, versionThree]
 
     private static let versionOne = [
         """
@@ -115,6 +115,23 @@ enum StoreSchema {
         "DROP TABLE refresh_tokens",
         "ALTER TABLE refresh_tokens_v2 RENAME TO refresh_tokens",
         "CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at)",
+    ]
+
+    /// Version 3 halves what an Issue writes: a session's unspent refresh token moves into the
+    /// session's row (`refresh_hash` and its times), so Issue inserts one row instead of two, and
+    /// `refresh_tokens` keeps only spent tokens, for retries within the grace and reuse detection.
+    /// A refresh finds the current token through its session id, which every token carries.
+    private static let versionThree = [
+        "ALTER TABLE sessions ADD COLUMN refresh_hash BLOB",
+        "ALTER TABLE sessions ADD COLUMN refresh_issued_at INTEGER",
+        "ALTER TABLE sessions ADD COLUMN refresh_expires_at INTEGER",
+        """
+        UPDATE sessions SET refresh_hash = token.hash, refresh_issued_at = token.issued_at,
+            refresh_expires_at = token.expires_at
+        FROM (SELECT hash, session_id, issued_at, expires_at FROM refresh_tokens WHERE spent_at IS NULL) AS token
+        WHERE sessions.id = token.session_id
+        """,
+        "DELETE FROM refresh_tokens WHERE spent_at IS NULL",
     ]
 
     /// Sets up the writer connection: WAL, `synchronous=FULL` (a commit is on disk when it returns),

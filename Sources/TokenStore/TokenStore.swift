@@ -39,16 +39,17 @@ public protocol TokenStore: Sendable {
     /// `limit` of them.
     func liveSessions(subject: String, now: Int64, limit: Int) async throws(TokenStoreError) -> [SessionRecord]
 
-    /// The refresh token whose SHA-256 is `hash`, spent or not; nil when unknown.
-    func refreshToken(hash: [UInt8]) async throws(TokenStoreError) -> RefreshTokenRecord?
+    /// The refresh token of session `sessionID` whose lookup key is `hash`, spent or not; nil when
+    /// unknown (also when the token belongs to another session).
+    func refreshToken(hash: [UInt8], sessionID: String) async throws(TokenStoreError) -> RefreshTokenRecord?
 
     /// Spends a refresh token and stores its successor, atomically.
     ///
-    /// Succeeds only when the token `hash` exists and is not yet spent: then it is marked spent at
-    /// `rotation.spentAt` with `rotation.replay`, `rotation.successor` is stored, and the
-    /// session's `refreshedAt`/`expiresAt` are updated. Of two racing calls for one hash, exactly
-    /// one returns true.
-    /// - Returns: false when the token was already spent (or is unknown).
+    /// Succeeds only when `hash` is the unspent token of the successor's session: then it is
+    /// marked spent at `rotation.spentAt` with `rotation.replay`, `rotation.successor` becomes the
+    /// session's token, and the session's `refreshedAt`/`expiresAt` are updated. Of two racing
+    /// calls for one hash, exactly one returns true.
+    /// - Returns: false when the token was already spent, is unknown, or belongs to another session.
     func spendRefreshToken(hash: [UInt8], rotation: RefreshRotation) async throws(TokenStoreError) -> Bool
 
     // MARK: Revocations
@@ -70,7 +71,8 @@ public protocol TokenStore: Sendable {
 
     // MARK: Maintenance
 
-    /// Deletes sessions, refresh tokens and revocation events that expired before `now`.
+    /// Deletes sessions (a session's unspent refresh token goes with it), spent refresh tokens and
+    /// revocation events that expired before `now`.
     func purgeExpired(now: Int64) async throws(TokenStoreError)
 
     /// Flushes and closes; later calls throw `unavailable`.
@@ -160,9 +162,10 @@ public struct SessionRecord: Sendable, Hashable {
     }
 }
 
-/// A refresh token, known only by the SHA-256 of its value.
+/// A refresh token, known only by a lookup key derived from its value with SHA-256.
 public struct RefreshTokenRecord: Sendable, Hashable {
-    /// SHA-256 of the token's value (32 bytes). The value itself is never stored.
+    /// The token's lookup key (at most 64 bytes), from which its value cannot be recovered. The
+    /// value itself is never stored.
     public var hash: [UInt8]
     /// The session it belongs to.
     public var sessionID: String

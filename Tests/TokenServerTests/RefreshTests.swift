@@ -1,5 +1,6 @@
 import Testing
 import TokenClient
+import TokenCore
 import TokenRPC
 import TokenWire
 
@@ -93,6 +94,25 @@ import TokenWire
                 try await gateway.refresh(RefreshRequest(refreshToken: revoked.refreshToken))
             }
             #expect(afterRevoke?.code == .unauthenticated)
+        }
+    }
+
+    @Test func aForgedTokenNamingARealSessionIsRefusedAndTheSessionLivesOn() async throws {
+        try await TestServer.with { server in
+            let login = try await server.client("issuer").login("alice")
+            let gateway = server.client("gateway")
+            // The session id part is real; the secret part is not.
+            var bytes = try Base64URL.decode(login.refreshToken)
+            bytes[20] ^= 0x01
+            let forged = Base64URL.encode(bytes)
+            let refused = await #expect(throws: RPCError.self) {
+                try await gateway.refresh(RefreshRequest(refreshToken: forged))
+            }
+            #expect(refused?.code == .unauthenticated)
+            // Not taken for reuse: the session and its real token still work.
+            #expect(try await gateway.validate(ValidateRequest(token: login.accessToken)).valid)
+            let refreshed = try await gateway.refresh(RefreshRequest(refreshToken: login.refreshToken))
+            #expect(refreshed.sessionID == login.sessionID)
         }
     }
 

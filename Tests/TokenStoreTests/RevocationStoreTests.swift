@@ -118,6 +118,13 @@ struct RevocationStoreTests {
         try await store.createSession(
             StoreFixture.session("live", expiresAt: 5_000),
             refreshToken: StoreFixture.token(2, session: "live", expiresAt: 800))
+        // Once spent, the first token of "live" is kept for its own lifetime, not its session's.
+        #expect(
+            try await store.spendRefreshToken(
+                hash: StoreFixture.hash(2),
+                rotation: RefreshRotation(
+                    spentAt: 700, replay: [1], successor: StoreFixture.token(4, session: "live", expiresAt: 5_000),
+                    sessionExpiresAt: 5_000)))
         try await store.createSession(
             StoreFixture.session("fresh"), refreshToken: StoreFixture.token(3, session: "fresh"))
         let first = try await store.revoke(
@@ -130,10 +137,11 @@ struct RevocationStoreTests {
         try await store.purgeExpired(now: 1_000)
 
         #expect(try await store.session(id: "old") == nil)
-        #expect(try await store.refreshToken(hash: StoreFixture.hash(1)) == nil)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(1), sessionID: "old") == nil)
         #expect(try await store.session(id: "live") != nil)
-        #expect(try await store.refreshToken(hash: StoreFixture.hash(2)) == nil)
-        #expect(try await store.refreshToken(hash: StoreFixture.hash(3)) != nil)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(2), sessionID: "live") == nil)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(4), sessionID: "live") != nil)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(3), sessionID: "fresh") != nil)
         #expect(try await store.revocationEvents(after: 0, limit: 10) == nil)
         #expect(try await store.revocationEvents(after: first.event.seq, limit: 10) == nil)
         #expect(try await store.revocationEvents(after: third.event.seq, limit: 10) == [])

@@ -41,8 +41,9 @@ struct SessionStoreTests {
         let store = try await fixture.open()
         let token = StoreFixture.token(1, session: "s1")
         try await store.createSession(StoreFixture.session("s1"), refreshToken: token)
-        #expect(try await store.refreshToken(hash: token.hash) == token)
-        #expect(try await store.refreshToken(hash: StoreFixture.hash(2)) == nil)
+        #expect(try await store.refreshToken(hash: token.hash, sessionID: "s1") == token)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(2), sessionID: "s1") == nil)
+        #expect(try await store.refreshToken(hash: token.hash, sessionID: "s2") == nil)
 
         let duplicate = await #expect(throws: TokenStoreError.self) {
             try await store.createSession(StoreFixture.session("s1", subject: "mallory"), refreshToken: nil)
@@ -56,7 +57,8 @@ struct SessionStoreTests {
         }
         #expect(foreignToken?.isRejected == true)
         #expect(try await store.session(id: "s2") == nil)
-        #expect(try await store.refreshToken(hash: StoreFixture.hash(3)) == nil)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(3), sessionID: "s1") == nil)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(3), sessionID: "s2") == nil)
         await store.close()
     }
 
@@ -71,10 +73,12 @@ struct SessionStoreTests {
 
         #expect(try await store.spendRefreshToken(hash: first.hash, rotation: rotation))
 
-        let spent = try await store.refreshToken(hash: first.hash)
+        let spent = try await store.refreshToken(hash: first.hash, sessionID: "s1")
         #expect(spent?.spentAt == 1_500)
         #expect(spent?.replay == [9, 8, 7])
-        #expect(try await store.refreshToken(hash: second.hash) == second)
+        #expect(spent?.issuedAt == first.issuedAt)
+        #expect(spent?.expiresAt == first.expiresAt)
+        #expect(try await store.refreshToken(hash: second.hash, sessionID: "s1") == second)
         let session = try await store.session(id: "s1")
         #expect(session?.refreshedAt == 1_500)
         #expect(session?.expiresAt == 12_000)
@@ -82,15 +86,15 @@ struct SessionStoreTests {
         let again = RefreshRotation(
             spentAt: 1_600, replay: [1], successor: StoreFixture.token(3, session: "s1"), sessionExpiresAt: 13_000)
         #expect(try await store.spendRefreshToken(hash: first.hash, rotation: again) == false)
-        #expect(try await store.refreshToken(hash: StoreFixture.hash(3)) == nil)
-        #expect(try await store.refreshToken(hash: first.hash)?.replay == [9, 8, 7])
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(3), sessionID: "s1") == nil)
+        #expect(try await store.refreshToken(hash: first.hash, sessionID: "s1")?.replay == [9, 8, 7])
         #expect(try await store.spendRefreshToken(hash: StoreFixture.hash(99), rotation: again) == false)
         #expect(try await store.spendRefreshToken(hash: second.hash, rotation: again))
         #expect(try await store.session(id: "s1")?.expiresAt == 13_000)
         await store.close()
     }
 
-    @Test func spendWithASuccessorOfAnotherSessionIsRejectedAndLeavesTheTokenUnspent() async throws {
+    @Test func spendWithASuccessorOfAnotherSessionFailsAndLeavesBothSessionsAsTheyWere() async throws {
         let fixture = try StoreFixture()
         defer { fixture.remove() }
         let store = try await fixture.open()
@@ -100,11 +104,10 @@ struct SessionStoreTests {
         let rotation = RefreshRotation(
             spentAt: 1_500, replay: [1], successor: StoreFixture.token(2, session: "s2"), sessionExpiresAt: 12_000)
 
-        let error = await #expect(throws: TokenStoreError.self) {
-            try await store.spendRefreshToken(hash: first.hash, rotation: rotation)
-        }
-        #expect(error?.isRejected == true)
-        #expect(try await store.refreshToken(hash: first.hash)?.spentAt == nil)
+        #expect(try await store.spendRefreshToken(hash: first.hash, rotation: rotation) == false)
+        #expect(try await store.refreshToken(hash: first.hash, sessionID: "s1") == first)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(2), sessionID: "s2") == nil)
+        #expect(try await store.session(id: "s2")?.expiresAt == StoreFixture.session("s2").expiresAt)
         await store.close()
     }
 
@@ -131,9 +134,9 @@ struct SessionStoreTests {
         #expect(outcomes.count == 64)
         #expect(winners.count == 1)
         let winner = try #require(winners.first)
-        #expect(try await store.refreshToken(hash: first.hash)?.replay == [UInt8(winner)])
+        #expect(try await store.refreshToken(hash: first.hash, sessionID: "s1")?.replay == [UInt8(winner)])
         var successors = 0
-        for caller in 1...64 where try await store.refreshToken(hash: StoreFixture.hash(caller)) != nil {
+        for caller in 1...64 where try await store.refreshToken(hash: StoreFixture.hash(caller), sessionID: "s1") != nil {
             successors += 1
             #expect(caller == winner)
         }
@@ -168,9 +171,9 @@ struct SessionStoreTests {
 
         #expect(try await store.session(id: "s0") == nil)
         #expect(try await store.session(id: "s\(expired - 1)") == nil)
-        #expect(try await store.refreshToken(hash: StoreFixture.hash(expired - 1)) == nil)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(expired - 1), sessionID: "s\(expired - 1)") == nil)
         #expect(try await store.liveSessions(subject: "alice", now: 0, limit: 10).map(\.sessionID) == ["live"])
-        #expect(try await store.refreshToken(hash: StoreFixture.hash(expired)) != nil)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(expired), sessionID: "live") != nil)
         // Every dropped event counts: a reader behind the last one of them needs a snapshot.
         #expect(try await store.revocationEvents(after: seqs[seqs.count - 2], limit: 10) == nil)
         #expect(try await store.revocationEvents(after: seqs[seqs.count - 1], limit: 10) == [kept.event])
@@ -200,7 +203,7 @@ struct SessionStoreTests {
         #expect((try? results[2].get()) != nil)
         #expect(try await store.session(id: "a")?.subject == "alice")
         #expect(try await store.session(id: "b") != nil)
-        #expect(try await store.refreshToken(hash: StoreFixture.hash(1)) != nil)
+        #expect(try await store.refreshToken(hash: StoreFixture.hash(1), sessionID: "b") != nil)
         await store.close()
     }
 

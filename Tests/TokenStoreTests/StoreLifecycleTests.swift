@@ -36,10 +36,10 @@ struct StoreLifecycleTests {
         #expect(try await reopened.session(id: "s1") == session)
         #expect(session?.expiresAt == 11_000)
         #expect(try await reopened.session(id: "s2")?.revokedAt == 1_600)
-        let spent = try await reopened.refreshToken(hash: first.hash)
+        let spent = try await reopened.refreshToken(hash: first.hash, sessionID: "s1")
         #expect(spent?.spentAt == 1_500)
         #expect(spent?.replay == [4, 2])
-        #expect(try await reopened.refreshToken(hash: second.hash) == second)
+        #expect(try await reopened.refreshToken(hash: second.hash, sessionID: "s1") == second)
         #expect(try await reopened.loadSigningKeys() == ring)
         #expect(try await reopened.activeRevocations(now: 0) == RevocationSnapshot(events: [revoked.event], headSeq: 1))
         let again = RefreshRotation(
