@@ -100,4 +100,20 @@ struct StoreLifecycleTests {
         let error = await #expect(throws: TokenStoreError.self) { try await fixture.open() }
         #expect(error?.isCorrupt == true)
     }
+
+    #if os(Linux)
+    @Test func theStoreThreadsCarryTheirNames() async throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+        let names = Set(
+            tasks.compactMap { task in
+                try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
+                    .trimmingCharacters(in: .newlines)
+            })
+        #expect(names.isSuperset(of: ["store writer", "store reader 1", "store reader 2"]))
+        await store.close()
+    }
+    #endif
 }
