@@ -4,13 +4,14 @@ import Synchronization
 import TokenWire
 
 /// A lean pipelined load generator, like `wrk` or `h2load` for this protocol: every connection keeps
-/// `depth` calls in flight and sends one more pre-encoded request for each answer. Answers are checked
+/// `depth` calls in flight and sends one more pre-encoded request for each answer, taking the
+/// payloads in turn (each connection starting at its own place). Answers are checked
 /// (status OK and `accept` true for the payload) without building typed messages, so the generator
 /// leaves the cores to the server, as a client on another machine would.
 struct PipelinedLoad: Sendable {
-    /// The request every call sends (its `call_id` is replaced per call).
+    /// The requests the calls send (their `call_id` is replaced per call): one method, one or more payloads.
     let method: String
-    let payload: [UInt8]
+    let payloads: [[UInt8]]
     let credential: String
     /// Judges an OK answer's payload; false counts as a failed call.
     let accept: @Sendable (ByteBuffer) -> Bool
@@ -26,16 +27,23 @@ struct PipelinedLoad: Sendable {
         group: any EventLoopGroup
     ) async throws -> Double {
         let counters = PipelinedCallCounters()
-        let template = RpcRequest(callID: 1, method: method, payload: payload, credential: credential).serializedBytes()
-        guard template.starts(with: [0x08, 0x01]) else { throw PipelinedLoadError("unexpected request encoding") }
-        let requestTail = Array(template.dropFirst(2))
+        guard !payloads.isEmpty else { throw PipelinedLoadError("no request payload") }
+        let requestTails = try payloads.map { payload in
+            let template = RpcRequest(callID: 1, method: method, payload: payload, credential: credential).serializedBytes()
+            guard template.starts(with: [0x08, 0x01]) else { throw PipelinedLoadError("unexpected request encoding") }
+            return Array(template.dropFirst(2))
+        }
+        let connectionIndex = Atomic<Int>(0)
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+                    let index = connectionIndex.wrappingAdd(1, ordering: .relaxed).oldValue
                     try channel.pipeline.syncOperations.addHandler(
-                        PipelinedCallsHandler(requestTail: requestTail, depth: depth, accept: accept, counters: counters)
+                        PipelinedCallsHandler(
+                            requestTails: requestTails, firstTail: index * requestTails.count / max(connections, 1),
+                            depth: depth, accept: accept, counters: counters)
                     )
                 }
             }
@@ -87,19 +95,22 @@ final class PipelinedCallsHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let requestTail: [UInt8]
+    private let requestTails: [[UInt8]]
+    private var nextTail: Int
     private let depth: Int
     private let accept: @Sendable (ByteBuffer) -> Bool
     private let counters: PipelinedCallCounters
     private var nextCallID: UInt64 = 0
 
     init(
-        requestTail: [UInt8],
+        requestTails: [[UInt8]],
+        firstTail: Int,
         depth: Int,
         accept: @escaping @Sendable (ByteBuffer) -> Bool,
         counters: PipelinedCallCounters
     ) {
-        self.requestTail = requestTail
+        self.requestTails = requestTails
+        self.nextTail = firstTail % max(requestTails.count, 1)
         self.depth = depth
         self.accept = accept
         self.counters = counters
@@ -137,9 +148,12 @@ final class PipelinedCallsHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// Writes one request frame: the length prefix, `call_id` (field 1) and the template's other fields.
+    /// Writes one request frame: the length prefix, `call_id` (field 1) and the next template's other
+    /// fields.
     private func send(context: ChannelHandlerContext) {
         nextCallID &+= 1
+        let requestTail = requestTails[nextTail]
+        nextTail = nextTail + 1 == requestTails.count ? 0 : nextTail + 1
         var buffer = context.channel.allocator.buffer(capacity: requestTail.count + 15)
         buffer.writeInteger(UInt32(0), endianness: .big)
         buffer.writeInteger(UInt8(0x08))

@@ -36,6 +36,9 @@ struct ServiceCommand: AsyncParsableCommand {
         case raw, typed
     }
 
+    @Option(help: "Distinct subjects the Issue load logs in, in turn (a gateway serves many users).")
+    var subjects: Int = 1
+
     @Option(help: "Concurrent callers for the Revoke measurement.")
     var revokers: Int = 64
 
@@ -63,6 +66,7 @@ struct ServiceCommand: AsyncParsableCommand {
         guard (1...64).contains(connections), (1...256).contains(depth), (1...1024).contains(revokers) else {
             throw ValidationError("--connections 1...64, --depth 1...256, --revokers 1...1024")
         }
+        guard (1...1_000_000).contains(subjects) else { throw ValidationError("--subjects must be in 1...1000000") }
         guard TokenAlgorithm(rawValue: algorithm) != nil else { throw ValidationError("unknown algorithm \(algorithm)") }
     }
 
@@ -106,16 +110,20 @@ struct ServiceCommand: AsyncParsableCommand {
         let sample = try await clients[0].issue(IssueRequest(subject: "bench-user", audience: ["api"], scopes: ["read"]))
         let key = try SigningKey.generate(algorithm)
         let validateRequest = ValidateRequest(token: sample.accessToken, audience: "api")
-        let issueRequest = IssueRequest(subject: "bench-user", audience: ["api"], scopes: ["read"], withRefreshToken: true)
+        let issueRequests = (0..<subjects).map { index in
+            IssueRequest(
+                subject: subjects == 1 ? "bench-user" : "bench-user-\(index)", audience: ["api"], scopes: ["read"],
+                withRefreshToken: true)
+        }
         let expectedValidation = try await clients[0].validate(validateRequest)
         guard expectedValidation.valid else { throw ValidationError("the benchmark token did not validate") }
         // Every Validate answer for the one token is the same message, byte for byte.
         let expectedValidationBytes = ByteBuffer(bytes: expectedValidation.serializedBytes())
         let rawValidate = PipelinedLoad(
-            method: TokenServiceMethod.validate, payload: validateRequest.serializedBytes(), credential: "bench",
+            method: TokenServiceMethod.validate, payloads: [validateRequest.serializedBytes()], credential: "bench",
             accept: { $0 == expectedValidationBytes })
         let rawIssue = PipelinedLoad(
-            method: TokenServiceMethod.issue, payload: issueRequest.serializedBytes(), credential: "bench",
+            method: TokenServiceMethod.issue, payloads: issueRequests.map { $0.serializedBytes() }, credential: "bench",
             accept: { $0.readableBytes > 0 })
         let counter = Atomic<UInt64>(0)
 
@@ -151,7 +159,8 @@ struct ServiceCommand: AsyncParsableCommand {
             if operations.contains(.issue) {
                 let raw = try RawEVPRate.measure(threads: cores, duration: duration, key: key, operation: .sign)
                 let wire = try await wireRate(rawIssue) { client in
-                    _ = try await client.issue(issueRequest)
+                    let index = counter.add(1, ordering: .relaxed).newValue
+                    _ = try await client.issue(issueRequests[Int(index % UInt64(issueRequests.count))])
                 }
                 issues.append(Sample(rate: wire, raw: raw))
             }
@@ -165,7 +174,7 @@ struct ServiceCommand: AsyncParsableCommand {
             }
         }
         print(
-            "\(algorithm.rawValue) on \(cores) cores, \(client.rawValue) client, \(connections) connections × \(depth) calls in flight, median of \(rounds) rounds"
+            "\(algorithm.rawValue) on \(cores) cores, \(client.rawValue) client, \(connections) connections × \(depth) calls in flight, \(subjects) subject\(subjects == 1 ? "" : "s"), median of \(rounds) rounds"
         )
         print("operation                     rate/s   raw EVP/s (all cores)   ratio")
         report("Validate (wire)", validates, rawLabel: "verify", target: 0.70)
