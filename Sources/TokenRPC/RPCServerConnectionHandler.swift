@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import TokenCore
 import TokenWire
 
 /// Serves the calls of one connection: checks each request in the contract's order, runs its handler
@@ -243,7 +244,7 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
         shared: RPCServerShared
     ) -> @Sendable (Result<any WireMessage, any Error>) -> Void {
         { result in
-            let complete = {
+            let complete: @Sendable () -> Void = {
                 let (frame, code) = finalFrame(rpcContext, shared: shared) { try result.get() }
                 loop.value.completeCall(rpcContext.callID, serial: serial, frame: frame, code: code)
             }
@@ -341,7 +342,8 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     /// presenting the same key), so the hash and comparisons run once per connection and key.
     private func authenticate(_ credential: String) -> Caller? {
         guard !credential.isEmpty else { return nil }
-        if credential == cachedCredential, let cachedCaller {
+        // Constant time: another caller's key may be the cached one when a proxy shares the connection.
+        if let cachedCaller, constantTimeEquals(credential, cachedCredential) {
             return cachedCaller
         }
         let caller = shared.callers.authenticate(credential: credential)

@@ -17,6 +17,11 @@ import Testing
         #expect(!constantTimeEquals([1, 2, 3], [1, 2, 4]))
         #expect(!constantTimeEquals([1, 2, 3], [1, 2]))
         #expect(!constantTimeEquals([], [0]))
+        #expect(constantTimeEquals("", ""))
+        #expect(constantTimeEquals("key-ü", "key-ü"))
+        #expect(!constantTimeEquals("key-a", "key-b"))
+        #expect(!constantTimeEquals("key", "key-a"))
+        #expect(!constantTimeEquals("", "k"))
     }
 
     @Test func secureRandomGivesFreshBytes() throws {
