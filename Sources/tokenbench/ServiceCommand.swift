@@ -51,11 +51,13 @@ struct ServiceCommand: AsyncParsableCommand {
     @Option(help: "Measurement rounds; the median is reported.")
     var rounds: Int = 3
 
-    @Option(name: .customLong("measure"), help: "What to measure: validate, issue, revoke (repeatable; default all).")
+    @Option(
+        name: .customLong("measure"),
+        help: "What to measure: validate, issue, revoke, health (repeatable; default all).")
     var selected: [Operation] = Operation.allCases
 
     enum Operation: String, CaseIterable, ExpressibleByArgument {
-        case validate, issue, revoke
+        case validate, issue, revoke, health
     }
 
     private var operations: Set<Operation> { Set(selected) }
@@ -125,6 +127,11 @@ struct ServiceCommand: AsyncParsableCommand {
         let rawIssue = PipelinedLoad(
             method: TokenServiceMethod.issue, payloads: issueRequests.map { $0.serializedBytes() }, credential: "bench",
             accept: { $0.readableBytes > 0 })
+        // Health does no cryptography and touches no store: its rate is the RPC layer's own cost.
+        let expectedHealthBytes = ByteBuffer(bytes: try await clients[0].health().serializedBytes())
+        let rawHealth = PipelinedLoad(
+            method: TokenServiceMethod.health, payloads: [HealthRequest().serializedBytes()], credential: "bench",
+            accept: { $0 == expectedHealthBytes })
         let counter = Atomic<UInt64>(0)
 
         /// Calls per second of one operation with the chosen load generator.
@@ -147,6 +154,7 @@ struct ServiceCommand: AsyncParsableCommand {
         var validates: [Sample] = []
         var issues: [Sample] = []
         var revokes: [Double] = []
+        var healths: [Double] = []
         for _ in 0..<rounds {
             if operations.contains(.validate) {
                 let raw = try RawEVPRate.measure(threads: cores, duration: duration, key: key, operation: .verify)
@@ -163,6 +171,9 @@ struct ServiceCommand: AsyncParsableCommand {
                     _ = try await client.issue(issueRequests[Int(index % UInt64(issueRequests.count))])
                 }
                 issues.append(Sample(rate: wire, raw: raw))
+            }
+            if operations.contains(.health) {
+                healths.append(try await wireRate(rawHealth) { client in _ = try await client.health() })
             }
             if operations.contains(.revoke) {
                 revokes.append(
@@ -183,6 +194,12 @@ struct ServiceCommand: AsyncParsableCommand {
             let median = revokes.sorted()[revokes.count / 2]
             print("Revoke (durable, \(revokers) callers)".padding(28) + "\(Int(median))".leftPadding(9)
                 + "   (target ≥ 2000/s: \(median >= 2000 ? "ok" : "BELOW"))")
+        }
+        if !healths.isEmpty {
+            let median = healths.sorted()[healths.count / 2]
+            let microseconds = Double(cores) / median * 1e6
+            print("Health (wire, no crypto)".padding(28) + "\(Int(median))".leftPadding(9)
+                + "   (\(Int(microseconds.rounded())) µs of CPU per call on \(cores) cores: the RPC layer's floor)")
         }
 
         for client in clients {
