@@ -1,3 +1,4 @@
+import CSQLite
 import TokenCore
 
 /// The embedded store's tables, and the connection settings of its writer and readers.
@@ -134,10 +135,18 @@ enum StoreSchema {
         "DELETE FROM refresh_tokens WHERE spent_at IS NULL",
     ]
 
+    /// The oldest SQLite the statements run on: `DELETE … RETURNING` (purge) needs 3.35,
+    /// `UPDATE … FROM` (migration 3) 3.33.
+    static let minimumSQLiteVersion: Int32 = 3_035_000
+
     /// Sets up the writer connection: WAL, `synchronous=FULL` (a commit is on disk when it returns),
     /// and the schema (created, or migrated to `version` in one transaction).
-    /// - Throws: `unavailable` when the file cannot be written, also when it holds a newer schema.
+    /// - Throws: `unavailable` when the file cannot be written, also when it holds a newer schema
+    ///   or the system's SQLite is older than `minimumSQLiteVersion`.
     static func prepareWriter(_ database: SQLiteConnection) throws(TokenStoreError) {
+        guard sqlite3_libversion_number() >= minimumSQLiteVersion else {
+            throw .unavailable("SQLite 3.35 or newer is needed; this system has \(String(cString: sqlite3_libversion()))")
+        }
         let mode = try database.query("PRAGMA journal_mode = WAL") { row in row.text(0) }
         guard mode.first?.lowercased() == "wal" else {
             throw .unavailable("the database cannot use write-ahead logging (journal mode \(mode.first ?? "?"))")
