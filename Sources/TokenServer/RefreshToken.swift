@@ -20,12 +20,13 @@ enum RefreshToken {
 
     /// The session a presented token names, and the token's lookup key; nil when the text cannot
     /// be one of ours.
-    static func lookupKey(of presented: String) -> (sessionID: String, key: [UInt8])? {
-        guard presented.utf8.count == textLength, let bytes = try? Base64URL.decode(presented), bytes.count == 48,
-            let sessionID = TokenID(bytes: Array(bytes[0..<16]))
+    static func lookupKey(of presented: String) -> (sessionID: TokenID, key: [UInt8])? {
+        guard presented.utf8.count == textLength, let bytes = try? Base64URL.decode(presented), bytes.count == 48
         else {
             return nil
         }
-        return (sessionID.text, sessionID.bytes + SHA256.hash(presented.utf8))
+        let idBytes = Array(bytes[0..<16])
+        guard let sessionID = TokenID(bytes: idBytes) else { return nil }
+        return (sessionID, idBytes + SHA256.hash(presented.utf8))
     }
 }

@@ -20,13 +20,14 @@ extension TokenService {
 
     private func refreshOnce(
         presented: String,
-        sessionID: String,
+        sessionID: TokenID,
         hash: [UInt8],
         accessTTL: UInt32,
         context: RPCContext
     ) async throws -> IssueResponse {
         let now = clock.now()
-        guard let record = try await storeCall({ try await store.refreshToken(hash: hash, sessionID: sessionID) }) else {
+        let sessionText = sessionID.text
+        guard let record = try await storeCall({ try await store.refreshToken(hash: hash, sessionID: sessionText) }) else {
             throw Self.refreshRejected
         }
         if let spentAt = record.spentAt {
@@ -40,11 +41,8 @@ extension TokenService {
         else {
             throw Self.refreshRejected
         }
-        guard let sessionTokenID = TokenID(session.sessionID) else {
-            throw TokenError.invalidArgument("session id \(session.sessionID) was not minted here")
-        }
         var minted = try mint(for: session, requestedTTL: accessTTL, now: now)
-        let successor = try newRefreshToken(sessionID: sessionTokenID, now: now)
+        let successor = try newRefreshToken(sessionID: sessionID, now: now)
         minted.refreshToken = successor.value
         minted.refreshExpiresAt = successor.record.expiresAt
         let rotation = RefreshRotation(
@@ -57,7 +55,7 @@ extension TokenService {
             return minted
         }
         // Another instance spent it first: answer as a retry of that refresh.
-        guard let spent = try await storeCall({ try await store.refreshToken(hash: hash, sessionID: sessionID) }),
+        guard let spent = try await storeCall({ try await store.refreshToken(hash: hash, sessionID: sessionText) }),
             let spentAt = spent.spentAt
         else {
             throw Self.refreshRejected

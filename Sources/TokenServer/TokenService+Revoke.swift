@@ -61,7 +61,7 @@ extension TokenService {
             return (.token, claims.tokenID, max(claims.expiresAt + configuration.leeway, now))
         }
         guard let (sessionID, hash) = RefreshToken.lookupKey(of: token),
-            let record = try await storeCall({ try await store.refreshToken(hash: hash, sessionID: sessionID) })
+            let record = try await storeCall({ try await store.refreshToken(hash: hash, sessionID: sessionID.text) })
         else { return nil }
         return (.session, record.sessionID, nil)
     }
