@@ -79,6 +79,7 @@ let package = Package(
                 "CSQLite",
                 "TokenCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -195,7 +196,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenStoreTests",
-            dependencies: ["TokenStore", "TokenTestSupport"],
+            dependencies: [
+                "TokenStore",
+                "TokenTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

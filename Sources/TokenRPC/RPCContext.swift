@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 
 /// What a handler knows about the call it serves.
 public struct RPCContext: Sendable {
@@ -12,6 +13,9 @@ public struct RPCContext: Sendable {
     public let deadline: ContinuousClock.Instant?
     /// The server's logger.
     public let logger: Logger
+    /// The event loop of the call's connection: where a `deferredUnary` handler runs and where its
+    /// reply is cheapest to complete.
+    public let eventLoop: any EventLoop
 
     /// Creates a context (the server creates one per call; tests may create their own).
     /// - Parameters:
@@ -20,11 +24,20 @@ public struct RPCContext: Sendable {
     ///   - caller: the authenticated caller, if any.
     ///   - deadline: the call's deadline, if any.
     ///   - logger: the logger for the call.
-    public init(callID: UInt64, method: String, caller: Caller?, deadline: ContinuousClock.Instant?, logger: Logger) {
+    ///   - eventLoop: the event loop of the call's connection.
+    public init(
+        callID: UInt64,
+        method: String,
+        caller: Caller?,
+        deadline: ContinuousClock.Instant?,
+        logger: Logger,
+        eventLoop: any EventLoop
+    ) {
         self.callID = callID
         self.method = method
         self.caller = caller
         self.deadline = deadline
         self.logger = logger
+        self.eventLoop = eventLoop
     }
 }

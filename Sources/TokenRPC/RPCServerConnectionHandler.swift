@@ -189,7 +189,8 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
             method: method.fullName,
             caller: caller,
             deadline: timeout.map { start + $0 },
-            logger: shared.logger
+            logger: shared.logger,
+            eventLoop: context.eventLoop
         )
         let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
         let call = InFlightCall(

@@ -16,8 +16,9 @@ enum IssueLimits {
 }
 
 extension TokenService {
-    /// Mints the tokens, then answers `reply` once the session is durable.
-    func issue(_ request: IssueRequest, reply: RPCReply<IssueResponse>) throws {
+    /// Mints the tokens, then answers `reply` once the session is durable. The store answers on the
+    /// call's event loop, so the reply is framed and written there without another hop.
+    func issue(_ request: IssueRequest, context: RPCContext, reply: RPCReply<IssueResponse>) throws {
         try Self.checkIssueRequest(request)
         let now = clock.now()
         let sessionID = try TokenID.timeOrdered(unixMilliseconds: clock.nowMilliseconds())
@@ -44,7 +45,7 @@ extension TokenService {
         } else {
             record.expiresAt = minted.expiresAt
         }
-        store.createSession(record, refreshToken: refreshRecord) { [minted] result in
+        store.createSession(record, refreshToken: refreshRecord, on: context.eventLoop) { [minted] result in
             switch result {
             case .success:
                 reply.succeed(minted)

@@ -52,8 +52,8 @@ public final class TokenService: Service {
     public var methods: [RPCMethod] {
         [
             // Issue's only wait is its durable write, answered through a callback rather than a task.
-            .deferredUnary(TokenServiceMethod.issue, role: .issue, request: IssueRequest.self) { request, _, reply in
-                try self.issue(request, reply: reply)
+            .deferredUnary(TokenServiceMethod.issue, role: .issue, request: IssueRequest.self) { request, context, reply in
+                try self.issue(request, context: context, reply: reply)
             },
             // Validate, GetKeys and Health are CPU work on memory: they run on the event loop.
             .synchronousUnary(TokenServiceMethod.validate, role: .validate, request: ValidateRequest.self) { request, _ in

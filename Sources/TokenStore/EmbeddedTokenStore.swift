@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import Synchronization
 import TokenCore
 
@@ -198,6 +199,7 @@ public final class EmbeddedTokenStore: TokenStore {
     public func createSession(
         _ session: SessionRecord,
         refreshToken: RefreshTokenRecord?,
+        on eventLoop: any EventLoop,
         completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void
     ) {
         let body: PendingWrites<Void>.Body
@@ -207,7 +209,9 @@ public final class EmbeddedTokenStore: TokenStore {
             completion(.failure(error))
             return
         }
-        submitWrite(body, complete: completion)
+        submitWrites([body], on: eventLoop) { results in
+            completion(results.first ?? .failure(.unavailable("a write got no answer")))
+        }
     }
 
     public func session(id: String) async throws(TokenStoreError) -> SessionRecord? {
@@ -448,12 +452,15 @@ public final class EmbeddedTokenStore: TokenStore {
 
     /// Queues `bodies` for the writer like `writeEach`, answering through `complete` instead of
     /// suspending the caller.
+    /// - Parameters:
+    ///   - eventLoop: where `complete` runs; nil for the writer thread.
     private func submitWrites<Value: Sendable>(
         _ bodies: [PendingWrites<Value>.Body],
+        on eventLoop: (any EventLoop)? = nil,
         afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil,
         complete: @escaping @Sendable ([Result<Value, TokenStoreError>]) -> Void
     ) {
-        let job = PendingWrites(bodies: bodies, afterCommit: afterCommit, complete: complete)
+        let job = PendingWrites(bodies: bodies, eventLoop: eventLoop, afterCommit: afterCommit, complete: complete)
         if !writer.submit(job) {
             job.reject(.unavailable("the store is closed"))
         }

@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// A caller's writes waiting for the writer thread, and how their results get back to the caller.
@@ -6,20 +7,24 @@ final class PendingWrites<Value: Sendable>: WriteJob {
     typealias Body = @Sendable (SQLiteConnection) throws(TokenStoreError) -> Value
 
     private let bodies: [Body]
+    let eventLoop: (any EventLoop)?
     private let afterCommit: (@Sendable (SQLiteConnection) -> Void)?
     private let results = Mutex<[Result<Value, TokenStoreError>]>([])
     private let complete: @Sendable ([Result<Value, TokenStoreError>]) -> Void
 
     /// - Parameters:
+    ///   - eventLoop: where `complete` runs; nil for the writer thread.
     ///   - afterCommit: runs on the writer thread after a successful commit, before `complete`.
-    ///   - complete: gets each write's result, once, on the writer thread (or on the caller's when
-    ///     the job is rejected).
+    ///   - complete: gets each write's result, once, on `eventLoop` or the writer thread (or on the
+    ///     caller's when the job is rejected).
     init(
         bodies: [Body],
+        eventLoop: (any EventLoop)?,
         afterCommit: (@Sendable (SQLiteConnection) -> Void)?,
         complete: @escaping @Sendable ([Result<Value, TokenStoreError>]) -> Void
     ) {
         self.bodies = bodies
+        self.eventLoop = eventLoop
         self.afterCommit = afterCommit
         self.complete = complete
     }
@@ -44,12 +49,15 @@ final class PendingWrites<Value: Sendable>: WriteJob {
         results.withLock { $0.removeAll() }
     }
 
-    func finish(on database: SQLiteConnection, batchError: TokenStoreError?) {
+    func committed(on database: SQLiteConnection) {
+        afterCommit?(database)
+    }
+
+    func deliver(batchError: TokenStoreError?) {
         if let batchError {
             complete(Array(repeating: .failure(batchError), count: bodies.count))
             return
         }
-        afterCommit?(database)
         complete(results.withLock { $0 })
     }
 

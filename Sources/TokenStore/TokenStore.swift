@@ -1,3 +1,4 @@
+import NIOCore
 import TokenCore
 
 /// Where the service keeps its state: sessions, refresh tokens (hashes only), revocations with
@@ -25,10 +26,13 @@ public protocol TokenStore: Sendable {
     func createSession(_ session: SessionRecord, refreshToken: RefreshTokenRecord?) async throws(TokenStoreError)
 
     /// Stores a new session like `createSession(_:refreshToken:)`, but answers through `completion`
-    /// (once, on any thread) instead of suspending the caller: Issue's one wait, without a task.
+    /// instead of suspending the caller: Issue's one wait, without a task. `completion` runs once,
+    /// on `eventLoop` (the caller's), or at once on the calling thread when the write is refused
+    /// before it is queued.
     func createSession(
         _ session: SessionRecord,
         refreshToken: RefreshTokenRecord?,
+        on eventLoop: any EventLoop,
         completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void
     )
 

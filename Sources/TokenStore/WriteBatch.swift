@@ -1,8 +1,10 @@
 import Logging
+import NIOCore
 
 /// Group commit: the writer thread runs every pending write in one transaction, one fsync for all.
 enum WriteBatch {
-    /// Runs `jobs` in one transaction, commits, then answers every job. A write that fails must not
+    /// Runs `jobs` in one transaction, commits, then answers every job: those of one event loop
+    /// together, in one hop to that loop. A write that fails must not
     /// fail the others: the batch first runs without savepoints (writes rarely fail), and only when
     /// one does is it rolled back and run again with each write in its own savepoint. When the
     /// transaction cannot be committed every job gets the error and nothing is acknowledged.
@@ -21,14 +23,38 @@ enum WriteBatch {
                 _ = try? database.execute("ROLLBACK")
             }
             logger.error("write batch failed, nothing stored", metadata: ["writes": "\(writes)", "error": "\(error)"])
-            for job in jobs {
-                job.finish(on: database, batchError: error)
-            }
+            deliver(jobs, batchError: error)
             return
         }
         logger.trace("write batch committed", metadata: ["writes": "\(writes)"])
         for job in jobs {
-            job.finish(on: database, batchError: nil)
+            job.committed(on: database)
+        }
+        deliver(jobs, batchError: nil)
+    }
+
+    /// Answers every job: those without an event loop here, the others grouped by loop, one
+    /// `execute` per loop, so the writer spends no time on the callers' work and a loop wakes once
+    /// per batch.
+    private static func deliver(_ jobs: [any WriteJob], batchError: TokenStoreError?) {
+        var groups: [(loop: any EventLoop, jobs: [any WriteJob])] = []
+        for job in jobs {
+            guard let loop = job.eventLoop else {
+                job.deliver(batchError: batchError)
+                continue
+            }
+            if let index = groups.firstIndex(where: { $0.loop === loop }) {
+                groups[index].jobs.append(job)
+            } else {
+                groups.append((loop, [job]))
+            }
+        }
+        for (loop, jobs) in groups {
+            loop.execute {
+                for job in jobs {
+                    job.deliver(batchError: batchError)
+                }
+            }
         }
     }
 
