@@ -245,16 +245,25 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
         shared: RPCServerShared
     ) -> @Sendable (Result<any WireMessage, any Error>) -> Void {
         { result in
-            let complete: @Sendable () -> Void = {
-                let (frame, code) = finalFrame(rpcContext, shared: shared) { try result.get() }
-                loop.value.completeCall(rpcContext.callID, serial: serial, frame: frame, code: code)
-            }
+            // On the loop (the usual case) the answer goes out at once, without a closure to allocate.
             if loop.eventLoop.inEventLoop {
-                complete()
+                answer(result, rpcContext, serial: serial, loop: loop, shared: shared)
             } else {
-                loop.eventLoop.execute(complete)
+                loop.eventLoop.execute { answer(result, rpcContext, serial: serial, loop: loop, shared: shared) }
             }
         }
+    }
+
+    /// Frames a unary call's answer and writes it (on the connection's event loop).
+    private static func answer(
+        _ result: Result<any WireMessage, any Error>,
+        _ rpcContext: RPCContext,
+        serial: UInt64,
+        loop: NIOLoopBound<RPCServerConnectionHandler>,
+        shared: RPCServerShared
+    ) {
+        let (frame, code) = finalFrame(rpcContext, shared: shared) { try result.get() }
+        loop.value.completeCall(rpcContext.callID, serial: serial, frame: frame, code: code)
     }
 
     private func addDeadline(_ entry: DeadlineQueue.Entry) {

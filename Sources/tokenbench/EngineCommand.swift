@@ -57,9 +57,7 @@ struct EngineCommand: ParsableCommand {
         guard verifier.verify(token, keys: keys, audience: "api", now: now).isValid else {
             throw ValidationError("the benchmark token does not verify")
         }
-        let tokenBytes = Array(token.utf8)
-        let signingInput = tokenBytes[..<(tokenBytes.lastIndex(of: UInt8(ascii: ".")) ?? tokenBytes.endIndex)]
-        let raw = try RawEVP(pkcs8DER: key.pkcs8DER(), algorithm: algorithm, message: Array(signingInput))
+        let raw = try RawEVP(pkcs8DER: key.pkcs8DER(), algorithm: algorithm, message: RawEVP.signingInput(of: token))
 
         // Raw and full runs alternate within each round, so a change in machine load affects both
         // sides of a ratio alike; the median ratio over the rounds is reported.

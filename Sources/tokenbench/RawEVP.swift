@@ -63,6 +63,13 @@ final class RawEVP {
         EVP_MD_free(sha256)
     }
 
+    /// A compact JWS's signing input (everything before its last `.`): what the baseline signs and
+    /// verifies, so that it hashes as many bytes as the service does.
+    static func signingInput(of token: String) -> [UInt8] {
+        let bytes = Array(token.utf8)
+        return Array(bytes[..<(bytes.lastIndex(of: UInt8(ascii: ".")) ?? bytes.endIndex)])
+    }
+
     /// One raw signature (ES256: hash, then sign the digest; the DER form OpenSSL returns).
     func sign() throws {
         _ = try signOnce()

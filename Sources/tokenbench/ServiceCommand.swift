@@ -111,6 +111,8 @@ struct ServiceCommand: AsyncParsableCommand {
 
         let sample = try await clients[0].issue(IssueRequest(subject: "bench-user", audience: ["api"], scopes: ["read"]))
         let key = try SigningKey.generate(algorithm)
+        // The baseline signs and verifies the bytes the service signs: a token's signing input.
+        let signingInput = RawEVP.signingInput(of: sample.accessToken)
         let validateRequest = ValidateRequest(token: sample.accessToken, audience: "api")
         let issueRequests = (0..<subjects).map { index in
             IssueRequest(
@@ -157,7 +159,8 @@ struct ServiceCommand: AsyncParsableCommand {
         var healths: [Double] = []
         for _ in 0..<rounds {
             if operations.contains(.validate) {
-                let raw = try RawEVPRate.measure(threads: cores, duration: duration, key: key, operation: .verify)
+                let raw = try RawEVPRate.measure(
+                    threads: cores, duration: duration, key: key, message: signingInput, operation: .verify)
                 let wire = try await wireRate(rawValidate) { client in
                     let answer = try await client.validate(validateRequest)
                     guard answer.valid else { throw ValidationError("the benchmark token did not validate") }
@@ -165,7 +168,8 @@ struct ServiceCommand: AsyncParsableCommand {
                 validates.append(Sample(rate: wire, raw: raw))
             }
             if operations.contains(.issue) {
-                let raw = try RawEVPRate.measure(threads: cores, duration: duration, key: key, operation: .sign)
+                let raw = try RawEVPRate.measure(
+                    threads: cores, duration: duration, key: key, message: signingInput, operation: .sign)
                 let wire = try await wireRate(rawIssue) { client in
                     let index = counter.add(1, ordering: .relaxed).newValue
                     _ = try await client.issue(issueRequests[Int(index % UInt64(issueRequests.count))])
@@ -264,11 +268,16 @@ enum RawEVPRate {
         case sign, verify
     }
 
-    /// Operations per second over all threads.
-    static func measure(threads: Int, duration: Duration, key: SigningKey, operation: Operation) throws -> Double {
+    /// Operations per second over all threads, each signing or verifying `message`.
+    static func measure(
+        threads: Int,
+        duration: Duration,
+        key: SigningKey,
+        message: [UInt8],
+        operation: Operation
+    ) throws -> Double {
         let der = try key.pkcs8DER()
         let algorithm = key.algorithm
-        let message = Array("eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJiZW5jaCJ9".utf8)
         let counts = Mutex<[Int]>([])
         let finished = DispatchSemaphore(value: 0)
         let clock = ContinuousClock()
