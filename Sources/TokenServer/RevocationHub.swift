@@ -15,16 +15,37 @@ final class RevocationHub: Sendable {
         case events([RevocationEvent])
         /// Nothing new: time to tell the client it is current.
         case heartbeat
+
+        /// How many events the item carries.
+        var eventCount: Int {
+            switch self {
+            case .events(let events): events.count
+            case .heartbeat: 0
+            }
+        }
     }
 
     /// One subscriber's live stream.
     struct Subscription: Sendable {
         let id: UInt64
         let items: AsyncStream<Item>
+        fileprivate let queuedEvents: QueuedEvents
+
+        /// Tells the hub that the subscriber took `item` off its stream.
+        func took(_ item: Item) {
+            queuedEvents.count.subtract(item.eventCount, ordering: .relaxed)
+        }
+    }
+
+    /// The events queued for one watcher: the hub adds what it queues, the watcher subtracts what
+    /// it takes.
+    fileprivate final class QueuedEvents: Sendable {
+        let count = Atomic<Int>(0)
     }
 
     private struct Watcher {
         let continuation: AsyncStream<Item>.Continuation
+        let queuedEvents: QueuedEvents
     }
 
     private struct State {
@@ -37,6 +58,7 @@ final class RevocationHub: Sendable {
     }
 
     private let store: any TokenStore
+    /// Events queued for one watcher before it is cut off.
     private let queueLimit: Int
     private let logger: Logger
     private let state: Mutex<State>
@@ -78,14 +100,16 @@ final class RevocationHub: Sendable {
     /// Registers a watcher. Its stream carries every event stored after this call (and possibly a
     /// few before it: filter by seq) and heartbeats; it ends when the watcher falls too far behind.
     func subscribe() -> Subscription {
+        // Every item but a heartbeat carries an event, so the event limit bounds the items too.
         let (items, continuation) = AsyncStream.makeStream(of: Item.self, bufferingPolicy: .bufferingOldest(queueLimit))
+        let queuedEvents = QueuedEvents()
         let id = state.withLock { state in
             let id = state.nextWatcherID
             state.nextWatcherID += 1
-            state.watchers[id] = Watcher(continuation: continuation)
+            state.watchers[id] = Watcher(continuation: continuation, queuedEvents: queuedEvents)
             return id
         }
-        return Subscription(id: id, items: items)
+        return Subscription(id: id, items: items, queuedEvents: queuedEvents)
     }
 
     /// Removes a watcher.
@@ -158,13 +182,19 @@ final class RevocationHub: Sendable {
         }
     }
 
-    /// Hands `item` to every watcher; a watcher whose queue is full is cut off.
+    /// Hands `item` to every watcher; a watcher that would have more than `queueLimit` events
+    /// queued is cut off instead.
     private func send(_ item: Item, updating update: (inout State) -> Void) {
         let cutOff: [Watcher] = state.withLock { state in
             update(&state)
             var cutOff: [Watcher] = []
             for (id, watcher) in state.watchers {
-                if case .dropped = watcher.continuation.yield(item) {
+                let queued = watcher.queuedEvents.count.wrappingAdd(item.eventCount, ordering: .relaxed).newValue
+                var dropped = queued > queueLimit
+                if !dropped, case .dropped = watcher.continuation.yield(item) {
+                    dropped = true
+                }
+                if dropped {
                     state.overflowed.insert(id)
                     state.watchers[id] = nil
                     cutOff.append(watcher)

@@ -36,6 +36,7 @@ extension TokenService {
     ) async throws {
         var lastSent = try await sendBacklog(since: since, writer: writer)
         for await item in subscription.items {
+            subscription.took(item)
             switch item {
             case .events(let events):
                 let fresh = events.filter { $0.seq > lastSent }

@@ -20,7 +20,8 @@ public struct TokenServiceConfiguration: Sendable {
     public var keysCacheMaxAge: UInt32 = 300
     /// How often WatchRevocations sends a batch when nothing else was sent.
     public var heartbeatInterval: Duration = .seconds(1)
-    /// Events queued for one watcher before it is cut off as too slow.
+    /// Events queued for one WatchRevocations stream before it is cut off as too slow
+    /// (RESOURCE_EXHAUSTED; the client resumes with `since_seq`).
     public var watcherQueueLimit: Int = 65_536
     /// The most sessions ListSessions answers; a subject with more live sessions is answered
     /// RESOURCE_EXHAUSTED (the contract has no paging; Revoke by subject ends them all).

@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import Testing
+import TokenCore
+import TokenStore
+import TokenTestSupport
+
+@testable import TokenServer
+
+@Suite struct RevocationHubTests {
+    @Test func aWatcherIsCutOffByTheEventsQueuedForItNotByItsItems() async throws {
+        let directory = try TemporaryDirectory.make(prefix: "revocation-hub-test")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logger = Logger(label: "revocation-hub-test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let store = try await EmbeddedTokenStore(directory: directory + "/data", logger: logger)
+        let hub = try await RevocationHub(store: store, now: 1_000, queueLimit: 100, logger: logger)
+        let pump = Task { await hub.run(heartbeatInterval: .seconds(3_600)) }
+        let slow = hub.subscribe()
+        let keepingUp = hub.subscribe()
+        var keepingUpItems = keepingUp.items.makeAsyncIterator()
+
+        // Two items of 60 events each: two items are far below the limit, 120 events are over it.
+        var received: [Int] = []
+        for round in 0..<2 {
+            var last: RevocationEvent?
+            for index in 0..<60 {
+                let request = RevocationRequest(
+                    kind: .token, value: "jti-\(round)-\(index)", revokedAt: 1_000, expiresAt: 9_000, reason: "test")
+                last = try await store.revoke(request).event
+            }
+            hub.applyStored(try #require(last))
+            let item = try #require(await keepingUpItems.next())
+            keepingUp.took(item)
+            received.append(item.eventCount)
+        }
+
+        #expect(received == [60, 60])
+        // The slow watcher was cut off when the second item would have put 120 events in its queue;
+        // it still gets what was queued before.
+        #expect(hub.unsubscribe(slow.id))
+        var slowEvents = 0
+        for await item in slow.items {
+            slowEvents += item.eventCount
+        }
+        #expect(slowEvents == 60)
+        #expect(!hub.unsubscribe(keepingUp.id))
+        pump.cancel()
+        await pump.value
+        await store.close()
+    }
+}
