@@ -70,6 +70,7 @@ public final class EmbeddedTokenStore: TokenStore {
             path: path,
             busyTimeoutMilliseconds: StoreSchema.busyTimeoutMilliseconds,
             gathering: Self.commitWindow,
+            yieldsWhileGathering: true,
             setup: { database throws(TokenStoreError) in try StoreSchema.prepareWriter(database) },
             process: { jobs, database in WriteBatch.commit(jobs, on: database, logger: logger) }
         )

@@ -56,6 +56,17 @@ final class WorkerThread: Sendable {
         #endif
     }
 
+    /// Whether the calling thread, when it wakes up, may take a core from the thread running there
+    /// (the default) or waits for it to reach the end of its time slice or block (Linux's
+    /// `SCHED_BATCH`). Elsewhere it does nothing.
+    static func preemptsOnWakeup(_ preempts: Bool) {
+        #if os(Linux)
+        var parameters = sched_param()
+        // SCHED_OTHER is 0 and SCHED_BATCH 3; Glibc declares the latter only for _GNU_SOURCE.
+        _ = pthread_setschedparam(pthread_self(), preempts ? 0 : 3, &parameters)
+        #endif
+    }
+
     /// Waits for the body to return. Call it once the body is known to be finishing: it blocks.
     func join() {
         if let thread = thread.withLock({ $0.take() }) {
