@@ -210,9 +210,7 @@ public final class EmbeddedTokenStore: TokenStore {
             completion(.failure(error))
             return
         }
-        submitWrites([body], on: eventLoop) { results in
-            completion(results.first ?? .failure(.unavailable("a write got no answer")))
-        }
+        submitWrite(body, on: eventLoop, complete: completion)
     }
 
     public func session(id: String) async throws(TokenStoreError) -> SessionRecord? {
@@ -478,13 +476,15 @@ public final class EmbeddedTokenStore: TokenStore {
         return try result.get()
     }
 
-    /// Queues `body` as one write, answering through `complete` once it is durable (or failed).
+    /// Queues `body` as one write, answering through `complete` (on `eventLoop`, or the writer
+    /// thread when nil) once it is durable (or failed).
     private func submitWrite<Value: Sendable>(
         _ body: @escaping PendingWrites<Value>.Body,
+        on eventLoop: (any EventLoop)? = nil,
         afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil,
         complete: @escaping @Sendable (Result<Value, TokenStoreError>) -> Void
     ) {
-        submitWrites([body], afterCommit: afterCommit) { results in
+        submitWrites([body], on: eventLoop, afterCommit: afterCommit) { results in
             complete(results.first ?? .failure(.unavailable("a write got no answer")))
         }
     }

@@ -54,6 +54,18 @@ struct StoreFixture {
         RefreshTokenRecord(hash: hash(seed), sessionID: session, issuedAt: 1_000, expiresAt: expiresAt)
     }
 
+    #if os(Linux)
+    /// This process's threads: their ids and names (from `/proc/self/task`).
+    static func threads() throws -> [(id: pid_t, name: String)] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { task in
+            guard let id = pid_t(task),
+                let name = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
+            else { return nil }
+            return (id, name.trimmingCharacters(in: .newlines))
+        }
+    }
+    #endif
+
     static func key(_ id: String, byte: UInt8) -> StoredSigningKey {
         StoredSigningKey(
             keyID: id, algorithm: "EdDSA", state: "active", notBefore: 100, notAfter: 0,

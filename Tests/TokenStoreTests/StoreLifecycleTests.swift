@@ -106,12 +106,7 @@ struct StoreLifecycleTests {
         let fixture = try StoreFixture()
         defer { fixture.remove() }
         let store = try await fixture.open()
-        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
-        let names = Set(
-            tasks.compactMap { task in
-                try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
-                    .trimmingCharacters(in: .newlines)
-            })
+        let names = Set(try StoreFixture.threads().map(\.name))
         #expect(names.isSuperset(of: ["store writer", "store reader 1", "store reader 2"]))
         await store.close()
     }
