@@ -9,6 +9,9 @@ import TokenStore
 /// applied here as soon as the store acknowledged it; a pump then reads what the store committed
 /// since the last fan-out, in `seq` order, and hands it to every watcher.
 final class RevocationHub: Sendable {
+    /// Events per read of the store's log: the most one fan-out or one backlog page holds.
+    static let eventsPerRead = 1_000
+
     /// What a watcher's live stream carries.
     enum Item: Sendable {
         /// Newly stored events, in `seq` order.
@@ -154,14 +157,16 @@ final class RevocationHub: Sendable {
     private func publishNewEvents() async {
         while !Task.isCancelled {
             let after = state.withLock { $0.publishedSeq }
-            let events: [RevocationEvent]?
+            let events: [RevocationEvent]
             do {
-                events = try await store.revocationEvents(after: after, limit: 1_000)
+                // Events purged before this read had expired: nothing they covered is still valid,
+                // so the fan-out goes on with what the log still holds.
+                events = try await store.revocationEvents(after: after, limit: Self.eventsPerRead).events
             } catch {
                 logger.warning("reading revocation events failed", metadata: ["error": "\(error)"])
                 return
             }
-            guard let events, !events.isEmpty else { return }
+            guard !events.isEmpty else { return }
             send(.events(events)) { state in
                 for event in events {
                     state.revocations.apply(event)

@@ -52,21 +52,16 @@ extension TokenService {
         }
     }
 
-    /// Sends what the watcher is missing: the events after `since` when the store still holds them,
-    /// else a snapshot followed by the batch that completes it.
+    /// Sends what the watcher is missing: the events after `since` when the store still holds them
+    /// all, else a snapshot followed by the batch that completes it.
     /// - Returns: the highest seq sent.
     private func sendBacklog(since: UInt64, writer: RPCStreamWriter<RevocationBatch>) async throws -> UInt64 {
         // A seq this server never reached (its state was reset) also gets a snapshot.
-        if since > 0, since <= revocations.publishedSeq, let events = try await eventsAfter(since) {
-            var lastSent = since
-            for chunk in events.chunked(into: Self.watchBatchLimit) {
-                lastSent = chunk.last?.seq ?? lastSent
-                try await writer.write(RevocationBatch(events: chunk.map(WireRevocationEvent.init), headSeq: lastSent, snapshot: false))
+        if since > 0, since <= revocations.publishedSeq {
+            let first = try await eventsAfter(since)
+            if first.isComplete {
+                return try await sendEvents(startingWith: first.events, after: since, writer: writer)
             }
-            if events.isEmpty {
-                try await writer.write(RevocationBatch(events: [], headSeq: lastSent, snapshot: false))
-            }
-            return lastSent
         }
         let snapshot = try await storeCall { try await store.activeRevocations(now: clock.now()) }
         let chunks = snapshot.events.chunked(into: Self.watchBatchLimit)
@@ -77,18 +72,34 @@ extension TokenService {
         return snapshot.headSeq
     }
 
-    /// Every stored event after `seq`, or nil when the store no longer holds them all.
-    private func eventsAfter(_ seq: UInt64) async throws -> [RevocationEvent]? {
-        var collected: [RevocationEvent] = []
-        var after = seq
+    /// Sends the events after `since`, one page of the log at a time (the first already read), so
+    /// that a long backlog is never held in memory whole.
+    /// - Returns: the highest seq sent.
+    private func sendEvents(
+        startingWith firstPage: [RevocationEvent],
+        after since: UInt64,
+        writer: RPCStreamWriter<RevocationBatch>
+    ) async throws -> UInt64 {
+        var page = firstPage
+        var lastSent = since
         while true {
-            guard let page = try await storeCall({ try await store.revocationEvents(after: after, limit: 1_000) }) else {
-                return nil
+            for chunk in page.chunked(into: Self.watchBatchLimit) {
+                lastSent = chunk.last?.seq ?? lastSent
+                try await writer.write(RevocationBatch(events: chunk.map(WireRevocationEvent.init), headSeq: lastSent, snapshot: false))
             }
-            collected += page
-            guard let last = page.last, page.count == 1_000 else { return collected }
-            after = last.seq
+            guard page.count == RevocationHub.eventsPerRead else { break }
+            // Events purged since the first page had expired: the watcher loses nothing without them.
+            page = try await eventsAfter(lastSent).events
         }
+        if lastSent == since {
+            try await writer.write(RevocationBatch(events: [], headSeq: lastSent, snapshot: false))
+        }
+        return lastSent
+    }
+
+    /// One page of the stored events after `seq`.
+    private func eventsAfter(_ seq: UInt64) async throws -> RevocationEventPage {
+        try await storeCall { try await store.revocationEvents(after: seq, limit: RevocationHub.eventsPerRead) }
     }
 }
 

@@ -327,22 +327,22 @@ public final class EmbeddedTokenStore: TokenStore {
         }
     }
 
-    public func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> [RevocationEvent]? {
+    public func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> RevocationEventPage {
         let after = Int64(clamping: seq)
         let count = Int64(max(0, min(limit, Self.maxEventsPerRead)))
         return try await read { database throws(TokenStoreError) in
-            try database.readTransaction { () throws(TokenStoreError) -> [RevocationEvent]? in
+            try database.readTransaction { () throws(TokenStoreError) -> RevocationEventPage in
                 let purged = try database.query(
                     "SELECT value FROM meta WHERE key = ?", [.text(StoreSchema.purgedSeqKey)]
                 ) { row in row.int64(0) }.first ?? 0
-                guard after >= purged else { return nil }
-                return try database.query(
+                let events = try database.query(
                     """
                     SELECT seq, kind, value, revoked_at, expires_at FROM revocation_events
                     WHERE seq > ? ORDER BY seq LIMIT ?
                     """,
                     [.integer(after), .integer(count)],
                     row: Self.event)
+                return RevocationEventPage(events: events, isComplete: after >= purged)
             }
         }
     }

@@ -65,9 +65,9 @@ public protocol TokenStore: Sendable {
     /// - Returns: the stored event (with its `seq`) and how many live sessions it ended.
     func revoke(_ revocation: RevocationRequest) async throws(TokenStoreError) -> RevocationReceipt
 
-    /// The events after `seq`, oldest first, at most `limit` of them.
-    /// - Returns: nil when events after `seq` were already dropped (the caller needs a snapshot).
-    func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> [RevocationEvent]?
+    /// The events after `seq` that the log still holds, oldest first, at most `limit` of them.
+    /// The page says whether the log still holds every event after `seq`: expired events are purged.
+    func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> RevocationEventPage
 
     /// Every revocation still in force at `now` (one event per target, the latest), and the newest
     /// sequence number stored: the state a snapshot carries.
@@ -255,6 +255,22 @@ public struct RevocationReceipt: Sendable, Hashable {
     public init(event: RevocationEvent, sessionsRevoked: Int) {
         self.event = event
         self.sessionsRevoked = sessionsRevoked
+    }
+}
+
+/// Events read from the revocation log after a given `seq`.
+public struct RevocationEventPage: Sendable, Hashable {
+    /// The events, oldest first.
+    public var events: [RevocationEvent]
+    /// False when events after the given `seq` were purged before the read. They had expired, so
+    /// nothing they covered is still valid, but a watcher resuming from that `seq` is owed a
+    /// snapshot (the contract says so).
+    public var isComplete: Bool
+
+    /// Creates a page.
+    public init(events: [RevocationEvent], isComplete: Bool) {
+        self.events = events
+        self.isComplete = isComplete
     }
 }
 

@@ -48,4 +48,41 @@ import TokenTestSupport
         await pump.value
         await store.close()
     }
+
+    @Test func theFanOutGoesOnWhenAnEventWasPurgedBeforeItWentOut() async throws {
+        let directory = try TemporaryDirectory.make(prefix: "revocation-hub-test")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logger = Logger(label: "revocation-hub-test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let store = try await EmbeddedTokenStore(directory: directory + "/data", logger: logger)
+        let hub = try await RevocationHub(store: store, now: 1_000, queueLimit: 100, logger: logger)
+        let pump = Task { await hub.run(heartbeatInterval: .milliseconds(20)) }
+        let watcher = hub.subscribe()
+
+        // An event that expired before the fan-out read it: the purge drops it unpublished.
+        _ = try await store.revoke(
+            RevocationRequest(kind: .token, value: "expired", revokedAt: 100, expiresAt: 500, reason: "test"))
+        try await store.purgeExpired(now: 1_000)
+        let fresh = try await store.revoke(
+            RevocationRequest(kind: .token, value: "fresh", revokedAt: 1_000, expiresAt: 9_000, reason: "test"))
+        hub.applyStored(fresh.event)
+
+        // The fresh event must reach the watcher; a fan-out that gave up would send heartbeats only.
+        var delivered: [RevocationEvent] = []
+        var heartbeats = 0
+        for await item in watcher.items {
+            watcher.took(item)
+            if case .events(let events) = item {
+                delivered = events
+                break
+            }
+            heartbeats += 1
+            if heartbeats == 50 { break }
+        }
+        #expect(delivered == [fresh.event])
+        #expect(hub.publishedSeq == fresh.event.seq)
+        hub.unsubscribe(watcher.id)
+        pump.cancel()
+        await pump.value
+        await store.close()
+    }
 }

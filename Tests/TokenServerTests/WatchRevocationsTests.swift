@@ -3,6 +3,8 @@ import TokenClient
 import TokenRPC
 import TokenWire
 
+@testable import TokenServer
+
 @Suite struct WatchRevocationsTests {
     @Test func snapshotThenLiveEventsThenResume() async throws {
         try await TestServer.with(configure: { $0.heartbeatInterval = .milliseconds(50) }) { server in
@@ -34,6 +36,37 @@ import TokenWire
             let catchUp = try #require(try await resumed.next())
             #expect(!catchUp.snapshot)
             #expect(catchUp.events.map(\.seq) == [live.seq])
+        }
+    }
+
+    @Test func aResumeAcrossSeveralPagesOfTheLogGetsEveryEventOnceInOrder() async throws {
+        try await TestServer.with { server in
+            let gateway = server.client("gateway")
+            // More events than one read of the log holds, revoked 50 at a time.
+            let count = RevocationHub.eventsPerRead * 2 + 100
+            var seqs: [UInt64] = []
+            for start in stride(from: 0, to: count, by: 50) {
+                seqs += try await withThrowingTaskGroup(of: UInt64.self) { group in
+                    for index in start..<min(start + 50, count) {
+                        group.addTask { try await gateway.revoke(RevokeRequest(target: .tokenID("jti-\(index)"))).seq }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            seqs.sort()
+            let since = seqs[0]
+
+            var batches = server.client("validator").watchRevocations(WatchRevocationsRequest(sinceSeq: since)).makeAsyncIterator()
+            // The backlog comes first, whole; the first batch without events is a heartbeat.
+            var received: [UInt64] = []
+            while let batch = try await batches.next(), !batch.events.isEmpty {
+                #expect(!batch.snapshot)
+                #expect(batch.events.count <= TokenService.watchBatchLimit)
+                #expect(batch.headSeq == batch.events.last?.seq ?? batch.headSeq)
+                received += batch.events.map(\.seq)
+            }
+            #expect(received.count == count - 1)
+            #expect(received.elementsEqual(seqs.dropFirst()))
         }
     }
 

@@ -50,7 +50,7 @@ struct RevocationStoreTests {
         defer { fixture.remove() }
         let store = try await fixture.open()
         #expect(try await store.activeRevocations(now: 0) == RevocationSnapshot(events: [], headSeq: 0))
-        #expect(try await store.revocationEvents(after: 0, limit: 10) == [])
+        #expect(try await store.revocationEvents(after: 0, limit: 10) == RevocationEventPage(events: [], isComplete: true))
         let requests = [
             RevocationRequest(kind: .token, value: "a", revokedAt: 10, expiresAt: 100, reason: ""),
             RevocationRequest(kind: .session, value: "s", revokedAt: 20, expiresAt: 200, reason: ""),
@@ -64,11 +64,11 @@ struct RevocationStoreTests {
         }
         #expect(events.map(\.seq) == [1, 2, 3, 4, 5])
 
-        #expect(try await store.revocationEvents(after: 0, limit: 2) == Array(events[0..<2]))
-        #expect(try await store.revocationEvents(after: 2, limit: 10) == Array(events[2...]))
-        #expect(try await store.revocationEvents(after: 5, limit: 10) == [])
-        #expect(try await store.revocationEvents(after: 0, limit: 0) == [])
-        #expect(try await store.revocationEvents(after: UInt64.max, limit: 10) == [])
+        #expect(try await store.revocationEvents(after: 0, limit: 2) == RevocationEventPage(events: Array(events[0..<2]), isComplete: true))
+        #expect(try await store.revocationEvents(after: 2, limit: 10) == RevocationEventPage(events: Array(events[2...]), isComplete: true))
+        #expect(try await store.revocationEvents(after: 5, limit: 10) == RevocationEventPage(events: [], isComplete: true))
+        #expect(try await store.revocationEvents(after: 0, limit: 0) == RevocationEventPage(events: [], isComplete: true))
+        #expect(try await store.revocationEvents(after: UInt64.max, limit: 10) == RevocationEventPage(events: [], isComplete: true))
 
         let snapshot = try await store.activeRevocations(now: 60)
         #expect(snapshot.headSeq == 5)
@@ -101,7 +101,7 @@ struct RevocationStoreTests {
 
         let reopened = try await fixture.open()
         let stored = try await reopened.revocationEvents(after: 0, limit: 1_000)
-        #expect(stored == receipts.map(\.event).sorted { $0.seq < $1.seq })
+        #expect(stored == RevocationEventPage(events: receipts.map(\.event).sorted { $0.seq < $1.seq }, isComplete: true))
         let next = try await reopened.revoke(
             RevocationRequest(kind: .token, value: "jti-next", revokedAt: 1_000, expiresAt: 9_000, reason: ""))
         #expect(next.event.seq == 501)
@@ -142,24 +142,24 @@ struct RevocationStoreTests {
         #expect(try await store.refreshToken(hash: StoreFixture.hash(2), sessionID: "live") == nil)
         #expect(try await store.refreshToken(hash: StoreFixture.hash(4), sessionID: "live") != nil)
         #expect(try await store.refreshToken(hash: StoreFixture.hash(3), sessionID: "fresh") != nil)
-        #expect(try await store.revocationEvents(after: 0, limit: 10) == nil)
-        #expect(try await store.revocationEvents(after: first.event.seq, limit: 10) == nil)
-        #expect(try await store.revocationEvents(after: third.event.seq, limit: 10) == [])
+        #expect(try await store.revocationEvents(after: 0, limit: 10) == RevocationEventPage(events: [second.event], isComplete: false))
+        #expect(try await store.revocationEvents(after: first.event.seq, limit: 10) == RevocationEventPage(events: [second.event], isComplete: false))
+        #expect(try await store.revocationEvents(after: third.event.seq, limit: 10) == RevocationEventPage(events: [], isComplete: true))
         #expect(try await store.activeRevocations(now: 1_000) == RevocationSnapshot(events: [second.event], headSeq: 3))
 
         try await store.purgeExpired(now: 6_000)
-        #expect(try await store.revocationEvents(after: 1, limit: 10) == nil)
-        #expect(try await store.revocationEvents(after: third.event.seq, limit: 10) == [])
+        #expect(try await store.revocationEvents(after: 1, limit: 10) == RevocationEventPage(events: [], isComplete: false))
+        #expect(try await store.revocationEvents(after: third.event.seq, limit: 10) == RevocationEventPage(events: [], isComplete: true))
         #expect(try await store.activeRevocations(now: 0) == RevocationSnapshot(events: [], headSeq: 3))
         await store.close()
 
         let reopened = try await fixture.open()
         #expect(try await reopened.activeRevocations(now: 0).headSeq == 3)
-        #expect(try await reopened.revocationEvents(after: 2, limit: 10) == nil)
+        #expect(try await reopened.revocationEvents(after: 2, limit: 10) == RevocationEventPage(events: [], isComplete: false))
         let next = try await reopened.revoke(
             RevocationRequest(kind: .subject, value: "u", revokedAt: 100, expiresAt: 9_000, reason: ""))
         #expect(next.event.seq == 4)
-        #expect(try await reopened.revocationEvents(after: 3, limit: 10) == [next.event])
+        #expect(try await reopened.revocationEvents(after: 3, limit: 10) == RevocationEventPage(events: [next.event], isComplete: true))
         await reopened.close()
     }
 }

@@ -174,9 +174,14 @@ struct SessionStoreTests {
         #expect(try await store.refreshToken(hash: StoreFixture.hash(expired - 1), sessionID: "s\(expired - 1)") == nil)
         #expect(try await store.liveSessions(subject: "alice", now: 0, limit: 10).map(\.sessionID) == ["live"])
         #expect(try await store.refreshToken(hash: StoreFixture.hash(expired), sessionID: "live") != nil)
-        // Every dropped event counts: a reader behind the last one of them needs a snapshot.
-        #expect(try await store.revocationEvents(after: seqs[seqs.count - 2], limit: 10) == nil)
-        #expect(try await store.revocationEvents(after: seqs[seqs.count - 1], limit: 10) == [kept.event])
+        // Every dropped event counts: a reader behind the last one of them needs a snapshot, and
+        // still gets the events that are left.
+        #expect(
+            try await store.revocationEvents(after: seqs[seqs.count - 2], limit: 10)
+                == RevocationEventPage(events: [kept.event], isComplete: false))
+        #expect(
+            try await store.revocationEvents(after: seqs[seqs.count - 1], limit: 10)
+                == RevocationEventPage(events: [kept.event], isComplete: true))
         #expect(try await store.activeRevocations(now: 1_000).events == [kept.event])
         await store.close()
     }
