@@ -251,13 +251,16 @@ struct ServiceCommand: AsyncParsableCommand {
         var ratio: Double { rate / raw }
     }
 
+    /// Prints the median round, judged against `target`, and the spread of the rounds' ratios.
     private func report(_ label: String, _ samples: [Sample], rawLabel: String, target: Double) {
-        guard !samples.isEmpty else { return }
-        let median = samples.sorted { $0.ratio < $1.ratio }[samples.count / 2]
+        let sorted = samples.sorted { $0.ratio < $1.ratio }
+        guard let lowest = sorted.first, let highest = sorted.last else { return }
+        let median = sorted[sorted.count / 2]
+        func percent(_ ratio: Double) -> String { "\(Int((ratio * 100).rounded()))%" }
         print(
             label.padding(28) + "\(Int(median.rate))".leftPadding(9) + "\(Int(median.raw)) \(rawLabel)".leftPadding(20)
-                + "\(Int((median.ratio * 100).rounded()))%".leftPadding(10)
-                + "  (target ≥ \(Int(target * 100))%: \(median.ratio >= target ? "ok" : "BELOW"))"
+                + percent(median.ratio).leftPadding(10)
+                + "  (target ≥ \(percent(target)): \(median.ratio >= target ? "ok" : "BELOW"); rounds \(percent(lowest.ratio))–\(percent(highest.ratio)))"
         )
     }
 }
