@@ -7,10 +7,16 @@ import TokenStore
 ///
 /// Validate reads the in-memory `RevocationSet` only: it never touches the store. A revocation is
 /// applied here as soon as the store acknowledged it; a pump then reads what the store committed
-/// since the last fan-out, in `seq` order, and hands it to every watcher.
+/// since the last fan-out, in `seq` order, and hands it to every watcher. A read that fails is
+/// retried until it succeeds, and no heartbeat tells watchers they are current while an
+/// acknowledged revocation has not gone out: their mirrors go stale instead, and their clients
+/// fall back to Validate.
 final class RevocationHub: Sendable {
     /// Events per read of the store's log: the most one fan-out or one backlog page holds.
     static let eventsPerRead = 1_000
+    /// The wait before the first retry of a failed read of the log; it doubles up to `longestRetryDelay`.
+    static let firstRetryDelay = Duration.milliseconds(10)
+    static let longestRetryDelay = Duration.seconds(1)
 
     /// What a watcher's live stream carries.
     enum Item: Sendable {
@@ -55,6 +61,8 @@ final class RevocationHub: Sendable {
         var revocations = RevocationSet()
         /// The highest seq handed to watchers.
         var publishedSeq: UInt64 = 0
+        /// The highest seq the store acknowledged to this server (`applyStored`).
+        var storedSeq: UInt64 = 0
         var watchers: [UInt64: Watcher] = [:]
         var overflowed: Set<UInt64> = []
         var nextWatcherID: UInt64 = 1
@@ -96,7 +104,10 @@ final class RevocationHub: Sendable {
 
     /// Applies an event the store has just acknowledged and schedules its fan-out.
     func applyStored(_ event: RevocationEvent) {
-        state.withLock { $0.revocations.apply(event) }
+        state.withLock { state in
+            state.revocations.apply(event)
+            state.storedSeq = max(state.storedSeq, event.seq)
+        }
         wake.yield()
     }
 
@@ -154,24 +165,44 @@ final class RevocationHub: Sendable {
         }
     }
 
-    private func publishNewEvents() async {
+    /// Hands every event stored since the last fan-out to the watchers, page by page.
+    func publishNewEvents() async {
+        var retryDelay = Self.firstRetryDelay
         while !Task.isCancelled {
-            let after = state.withLock { $0.publishedSeq }
+            let (after, acknowledged) = state.withLock { ($0.publishedSeq, $0.storedSeq) }
             let events: [RevocationEvent]
             do {
                 // Events purged before this read had expired: nothing they covered is still valid,
                 // so the fan-out goes on with what the log still holds.
                 events = try await store.revocationEvents(after: after, limit: Self.eventsPerRead).events
             } catch {
-                logger.warning("reading revocation events failed", metadata: ["error": "\(error)"])
-                return
+                logger.warning(
+                    "reading revocation events failed; retrying",
+                    metadata: ["error": "\(error)", "retry_in": "\(retryDelay)"])
+                do {
+                    try await Task.sleep(for: retryDelay)
+                } catch {
+                    return
+                }
+                retryDelay = min(retryDelay * 2, Self.longestRetryDelay)
+                continue
             }
-            guard !events.isEmpty else { return }
+            retryDelay = Self.firstRetryDelay
+            let caughtUp = events.count < Self.eventsPerRead
             send(.events(events)) { state in
                 for event in events {
                     state.revocations.apply(event)
                 }
                 state.publishedSeq = max(state.publishedSeq, events.last?.seq ?? 0)
+                // Everything acknowledged before the read was committed before it, so a read that
+                // reached the end of the log covered it (or it was purged, having expired).
+                if caughtUp {
+                    state.publishedSeq = max(state.publishedSeq, acknowledged)
+                }
+                return !events.isEmpty
+            }
+            if caughtUp {
+                return
             }
         }
     }
@@ -183,15 +214,20 @@ final class RevocationHub: Sendable {
             } catch {
                 return
             }
-            send(.heartbeat) { _ in }
+            heartbeat()
         }
     }
 
-    /// Hands `item` to every watcher; a watcher that would have more than `queueLimit` events
-    /// queued is cut off instead.
-    private func send(_ item: Item, updating update: (inout State) -> Void) {
+    /// Tells every watcher it is current, unless an acknowledged revocation has not gone out yet.
+    func heartbeat() {
+        send(.heartbeat) { state in state.publishedSeq >= state.storedSeq }
+    }
+
+    /// Applies `update` and, when it says so, hands `item` to every watcher; a watcher that would
+    /// have more than `queueLimit` events queued is cut off instead.
+    private func send(_ item: Item, updating update: (inout State) -> Bool) {
         let cutOff: [Watcher] = state.withLock { state in
-            update(&state)
+            guard update(&state) else { return [] }
             var cutOff: [Watcher] = []
             for (id, watcher) in state.watchers {
                 let queued = watcher.queuedEvents.count.wrappingAdd(item.eventCount, ordering: .relaxed).newValue

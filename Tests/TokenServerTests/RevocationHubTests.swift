@@ -85,4 +85,76 @@ import TokenTestSupport
         await pump.value
         await store.close()
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aFailedReadOfTheLogIsRetriedAndNoHeartbeatClaimsCurrencyMeanwhile() async throws {
+        let directory = try TemporaryDirectory.make(prefix: "revocation-hub-test")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logger = Logger(label: "revocation-hub-test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let store = FlakyLogStore(base: try await EmbeddedTokenStore(directory: directory + "/data", logger: logger))
+        let hub = try await RevocationHub(store: store, now: 1_000, queueLimit: 100, logger: logger)
+        // Heartbeats only when the test asks for them.
+        let pump = Task { await hub.run(heartbeatInterval: .seconds(3_600)) }
+        let watcher = hub.subscribe()
+        var items = watcher.items.makeAsyncIterator()
+
+        var failures = store.failures.makeAsyncIterator()
+        store.failingReads.store(.max, ordering: .relaxed)
+        let event = try await store.revoke(
+            RevocationRequest(kind: .token, value: "jti", revokedAt: 1_000, expiresAt: 9_000, reason: "test")
+        ).event
+        hub.applyStored(event)
+        // The fan-out's read failed: the event is acknowledged but not sent, and a heartbeat now
+        // would tell the watcher it is current.
+        #expect(await failures.next() != nil)
+        hub.heartbeat()
+        store.failingReads.store(0, ordering: .relaxed)
+
+        let first = try #require(await items.next())
+        guard case .events(let events) = first else {
+            Issue.record("a heartbeat went out before the acknowledged revocation")
+            return
+        }
+        #expect(events == [event])
+        hub.heartbeat()
+        let second = try #require(await items.next())
+        guard case .heartbeat = second else {
+            Issue.record("no heartbeat once the watcher was current")
+            return
+        }
+        hub.unsubscribe(watcher.id)
+        pump.cancel()
+        await pump.value
+        await store.close()
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func anAcknowledgedEventPurgedBeforeItWentOutDoesNotStopTheHeartbeats() async throws {
+        let directory = try TemporaryDirectory.make(prefix: "revocation-hub-test")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logger = Logger(label: "revocation-hub-test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let store = try await EmbeddedTokenStore(directory: directory + "/data", logger: logger)
+        // No pump: the test runs the fan-out itself, after the purge.
+        let hub = try await RevocationHub(store: store, now: 1_000, queueLimit: 100, logger: logger)
+        let watcher = hub.subscribe()
+        var items = watcher.items.makeAsyncIterator()
+
+        let expired = try await store.revoke(
+            RevocationRequest(kind: .token, value: "jti", revokedAt: 100, expiresAt: 500, reason: "test")
+        ).event
+        hub.applyStored(expired)
+        try await store.purgeExpired(now: 1_000)
+        await hub.publishNewEvents()
+
+        // The log no longer holds the event: having read that, the hub counts the watcher current.
+        try #require(hub.publishedSeq == expired.seq)
+        hub.heartbeat()
+        let item = try #require(await items.next())
+        guard case .heartbeat = item else {
+            Issue.record("expected a heartbeat, got \(item)")
+            return
+        }
+        hub.unsubscribe(watcher.id)
+        await store.close()
+    }
 }
