@@ -1,8 +1,9 @@
 import NIOCore
 import Synchronization
 
-/// Limits how many calls a client has in flight; further calls wait, first come first served.
-final class CallPermits: Sendable {
+/// Limits how many calls (or parts of calls) run at once; further ones wait, first come first
+/// served. The RPC client limits its calls in flight with it; the service, its snapshots.
+public final class CallPermits: Sendable {
     private struct Waiter {
         let id: UInt64
         let continuation: CheckedContinuation<Void, any Error>
@@ -17,7 +18,7 @@ final class CallPermits: Sendable {
     private let state: Mutex<State>
 
     /// Creates permits for `limit` calls at once (at least one).
-    init(limit: Int) {
+    public init(limit: Int) {
         state = Mutex(State(available: max(1, limit)))
     }
 
@@ -25,7 +26,7 @@ final class CallPermits: Sendable {
     /// - Parameter deadline: when to stop waiting; nil waits as long as it takes.
     /// - Throws: `RPCError.cancelled()` when the task is cancelled while waiting,
     ///   `RPCError.deadlineExceeded()` when the deadline passes first.
-    func acquire(deadline: ContinuousClock.Instant?) async throws {
+    public func acquire(deadline: ContinuousClock.Instant?) async throws {
         let id: UInt64? = state.withLock { state in
             if state.available > 0 {
                 state.available -= 1
@@ -74,7 +75,7 @@ final class CallPermits: Sendable {
     }
 
     /// Returns a permit, handing it to the longest waiter if there is one.
-    func release() {
+    public func release() {
         let next: Waiter? = state.withLock { state in
             if let waiter = state.waiters.popFirst() {
                 return waiter

@@ -63,6 +63,8 @@ extension TokenService {
                 return try await sendEvents(startingWith: first.events, after: since, writer: writer)
             }
         }
+        try await snapshotPermits.acquire(deadline: nil)
+        defer { snapshotPermits.release() }
         let snapshot = try await storeCall { try await store.activeRevocations(now: clock.now()) }
         let chunks = snapshot.events.chunked(into: Self.watchBatchLimit)
         for chunk in chunks.isEmpty ? [[]] : chunks {
@@ -117,8 +119,8 @@ extension WireRevocationEvent {
 }
 
 extension Array {
-    /// Consecutive slices of at most `size` elements.
-    func chunked(into size: Int) -> [[Element]] {
-        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    /// Consecutive slices of at most `size` elements (sharing the array's storage).
+    func chunked(into size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

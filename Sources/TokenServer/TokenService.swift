@@ -19,6 +19,7 @@ public final class TokenService: Service {
     let revocations: RevocationHub
     let verifier: TokenVerifier
     let refreshes = RefreshCoalescer()
+    let snapshotPermits: CallPermits
 
     /// Opens the service on a store: loads (or creates) the key ring and the revocations in force.
     /// - Parameters:
@@ -46,6 +47,7 @@ public final class TokenService: Service {
             logger: logger
         )
         verifier = TokenVerifier(issuer: configuration.issuer, leeway: configuration.leeway)
+        snapshotPermits = CallPermits(limit: configuration.concurrentSnapshots)
     }
 
     /// The handlers to register with an `RPCServer`.

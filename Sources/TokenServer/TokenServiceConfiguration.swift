@@ -23,6 +23,9 @@ public struct TokenServiceConfiguration: Sendable {
     /// Events queued for one WatchRevocations stream before it is cut off as too slow
     /// (RESOURCE_EXHAUSTED; the client resumes with `since_seq`).
     public var watcherQueueLimit: Int = 65_536
+    /// WatchRevocations snapshots read and sent at once; further watchers wait their turn. Each
+    /// holds the whole revocation state in memory while it is sent.
+    public var concurrentSnapshots: Int = 4
     /// The most sessions ListSessions answers; a subject with more live sessions is answered
     /// RESOURCE_EXHAUSTED (the contract has no paging; Revoke by subject ends them all).
     public var maxListedSessions: Int = 1_000

@@ -91,7 +91,7 @@ import TokenTestSupport
         let directory = try TemporaryDirectory.make(prefix: "revocation-hub-test")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let logger = Logger(label: "revocation-hub-test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let store = FlakyLogStore(base: try await EmbeddedTokenStore(directory: directory + "/data", logger: logger))
+        let store = HookedStore(base: try await EmbeddedTokenStore(directory: directory + "/data", logger: logger))
         let hub = try await RevocationHub(store: store, now: 1_000, queueLimit: 100, logger: logger)
         // Heartbeats only when the test asks for them.
         let pump = Task { await hub.run(heartbeatInterval: .seconds(3_600)) }

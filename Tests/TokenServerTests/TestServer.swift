@@ -22,6 +22,8 @@ final class TestServer: Sendable {
 
     let clock: ManualClock
     let store: EmbeddedTokenStore
+    /// The hooks between the service and `store`, when the server was started `hooked`.
+    let hooks: HookedStore?
     let service: TokenService
     let server: RPCServer
     let port: Int
@@ -32,6 +34,7 @@ final class TestServer: Sendable {
     private init(
         clock: ManualClock,
         store: EmbeddedTokenStore,
+        hooks: HookedStore?,
         service: TokenService,
         server: RPCServer,
         port: Int,
@@ -40,6 +43,7 @@ final class TestServer: Sendable {
     ) {
         self.clock = clock
         self.store = store
+        self.hooks = hooks
         self.service = service
         self.server = server
         self.port = port
@@ -55,8 +59,10 @@ final class TestServer: Sendable {
     }
 
     /// Starts a server, runs `body` with it, and stops it.
+    /// - Parameter hooked: puts a `HookedStore` between the service and the embedded store.
     static func with<T>(
         configure: (inout TokenServiceConfiguration) -> Void = { _ in },
+        hooked: Bool = false,
         _ body: (TestServer) async throws -> T
     ) async throws -> T {
         let directory = try TemporaryDirectory.make(prefix: "tokend-test")
@@ -66,7 +72,9 @@ final class TestServer: Sendable {
         logger.logLevel = .warning
         let clock = ManualClock()
         let store = try await EmbeddedTokenStore(directory: directory + "/data", logger: logger)
-        let service = try await TokenService(configuration: configuration, store: store, clock: clock, logger: logger)
+        let hooks = hooked ? HookedStore(base: store) : nil
+        let service = try await TokenService(
+            configuration: configuration, store: hooks ?? store, clock: clock, logger: logger)
         var rpc = RPCServerConfiguration()
         rpc.host = "127.0.0.1"
         rpc.port = 0
@@ -79,6 +87,7 @@ final class TestServer: Sendable {
         let testServer = TestServer(
             clock: clock,
             store: store,
+            hooks: hooks,
             service: service,
             server: server,
             port: address.port,

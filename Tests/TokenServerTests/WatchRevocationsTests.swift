@@ -70,6 +70,40 @@ import TokenWire
         }
     }
 
+    @Test func snapshotsBeyondTheLimitWaitTheirTurn() async throws {
+        try await TestServer.with(configure: { $0.concurrentSnapshots = 1 }, hooked: true) { server in
+            let hooks = try #require(server.hooks)
+            let validator = server.client("validator")
+            // The service read one snapshot when it started, to load the revocations in force.
+            let startup = hooks.snapshotReads.load(ordering: .relaxed)
+            var started = hooks.snapshotsStarted.makeAsyncIterator()
+            for _ in 0..<startup {
+                _ = await started.next()
+            }
+            hooks.holdSnapshots()
+            var first = validator.watchRevocations(WatchRevocationsRequest(sinceSeq: 0)).makeAsyncIterator()
+            let firstBatch = Task { try await first.next() }
+            #expect(await started.next() != nil)
+
+            // The one snapshot is taken: a second watcher waits without reading the store, until its
+            // deadline passes.
+            var late = validator.rpc.serverStreaming(
+                TokenServiceMethod.watchRevocations, WatchRevocationsRequest(sinceSeq: 0), as: RevocationBatch.self,
+                timeout: .milliseconds(50)
+            ).makeAsyncIterator()
+            await #expect(throws: RPCError.deadlineExceeded()) {
+                _ = try await late.next()
+            }
+            #expect(hooks.snapshotReads.load(ordering: .relaxed) == startup + 1)
+
+            hooks.releaseSnapshots()
+            #expect(try await firstBatch.value?.snapshot == true)
+            // The first snapshot gave its turn back.
+            var next = validator.watchRevocations(WatchRevocationsRequest(sinceSeq: 0)).makeAsyncIterator()
+            #expect(try await next.next()?.snapshot == true)
+        }
+    }
+
     @Test func heartbeatsArriveWhenNothingHappens() async throws {
         try await TestServer.with(configure: { $0.heartbeatInterval = .milliseconds(20) }) { server in
             var batches = server.client("validator").watchRevocations(WatchRevocationsRequest(sinceSeq: 0)).makeAsyncIterator()

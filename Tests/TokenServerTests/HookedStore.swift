@@ -3,18 +3,42 @@ import Synchronization
 import TokenCore
 import TokenStore
 
-/// An embedded store whose reads of the revocation log fail while `failingReads` is above zero
-/// (each failure counts it down and is reported on `failures`); everything else goes straight to
-/// the embedded store.
-final class FlakyLogStore: TokenStore {
+/// An embedded store with two hooks for tests; everything else goes straight to the embedded store.
+/// - Reads of the revocation log fail while `failingReads` is above zero (each failure counts it
+///   down and is reported on `failures`).
+/// - Snapshot reads (`activeRevocations`) are counted, and wait while `holdsSnapshots` until
+///   `releaseSnapshots()`.
+final class HookedStore: TokenStore {
     let base: EmbeddedTokenStore
     let failingReads = Atomic<Int>(0)
     let failures: AsyncStream<Void>
     private let reportFailure: AsyncStream<Void>.Continuation
+    let snapshotReads = Atomic<Int>(0)
+    let snapshotsStarted: AsyncStream<Void>
+    private let reportSnapshotStarted: AsyncStream<Void>.Continuation
+    private let snapshotGate = Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     init(base: EmbeddedTokenStore) {
         self.base = base
         (failures, reportFailure) = AsyncStream.makeStream()
+        (snapshotsStarted, reportSnapshotStarted) = AsyncStream.makeStream()
+    }
+
+    /// Makes snapshot reads wait until `releaseSnapshots()`.
+    func holdSnapshots() {
+        snapshotGate.withLock { $0.held = true }
+    }
+
+    /// Lets every waiting and future snapshot read go on.
+    func releaseSnapshots() {
+        let waiters = snapshotGate.withLock { gate in
+            gate.held = false
+            defer { gate.waiters = [] }
+            return gate.waiters
+        }
+        for waiter in waiters {
+            waiter.resume()
+        }
     }
 
     var kind: String { base.kind }
@@ -71,7 +95,20 @@ final class FlakyLogStore: TokenStore {
     }
 
     func activeRevocations(now: Int64) async throws(TokenStoreError) -> RevocationSnapshot {
-        try await base.activeRevocations(now: now)
+        snapshotReads.add(1, ordering: .relaxed)
+        reportSnapshotStarted.yield()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let held = snapshotGate.withLock { gate in
+                if gate.held {
+                    gate.waiters.append(continuation)
+                }
+                return gate.held
+            }
+            if !held {
+                continuation.resume()
+            }
+        }
+        return try await base.activeRevocations(now: now)
     }
 
     func purgeExpired(now: Int64) async throws(TokenStoreError) {
