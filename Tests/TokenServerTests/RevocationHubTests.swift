@@ -8,12 +8,18 @@ import TokenTestSupport
 @testable import TokenServer
 
 @Suite struct RevocationHubTests {
-    @Test func aWatcherIsCutOffByTheEventsQueuedForItNotByItsItems() async throws {
+    /// A hub on a fresh store (behind `HookedStore`) in a new temporary directory, which the caller removes.
+    private static func openHub() async throws -> (directory: String, store: HookedStore, hub: RevocationHub) {
         let directory = try TemporaryDirectory.make(prefix: "revocation-hub-test")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let logger = Logger(label: "revocation-hub-test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let store = try await EmbeddedTokenStore(directory: directory + "/data", logger: logger)
+        let store = HookedStore(base: try await EmbeddedTokenStore(directory: directory + "/data", logger: logger))
         let hub = try await RevocationHub(store: store, now: 1_000, queueLimit: 100, logger: logger)
+        return (directory, store, hub)
+    }
+
+    @Test func aWatcherIsCutOffByTheEventsQueuedForItNotByItsItems() async throws {
+        let (directory, store, hub) = try await Self.openHub()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let pump = Task { await hub.run(heartbeatInterval: .seconds(3_600)) }
         let slow = hub.subscribe()
         let keepingUp = hub.subscribe()
@@ -50,11 +56,8 @@ import TokenTestSupport
     }
 
     @Test func theFanOutGoesOnWhenAnEventWasPurgedBeforeItWentOut() async throws {
-        let directory = try TemporaryDirectory.make(prefix: "revocation-hub-test")
+        let (directory, store, hub) = try await Self.openHub()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let logger = Logger(label: "revocation-hub-test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let store = try await EmbeddedTokenStore(directory: directory + "/data", logger: logger)
-        let hub = try await RevocationHub(store: store, now: 1_000, queueLimit: 100, logger: logger)
         let pump = Task { await hub.run(heartbeatInterval: .milliseconds(20)) }
         let watcher = hub.subscribe()
 
@@ -88,11 +91,8 @@ import TokenTestSupport
 
     @Test(.timeLimit(.minutes(1)))
     func aFailedReadOfTheLogIsRetriedAndNoHeartbeatClaimsCurrencyMeanwhile() async throws {
-        let directory = try TemporaryDirectory.make(prefix: "revocation-hub-test")
+        let (directory, store, hub) = try await Self.openHub()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let logger = Logger(label: "revocation-hub-test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let store = HookedStore(base: try await EmbeddedTokenStore(directory: directory + "/data", logger: logger))
-        let hub = try await RevocationHub(store: store, now: 1_000, queueLimit: 100, logger: logger)
         // Heartbeats only when the test asks for them.
         let pump = Task { await hub.run(heartbeatInterval: .seconds(3_600)) }
         let watcher = hub.subscribe()
@@ -130,12 +130,9 @@ import TokenTestSupport
 
     @Test(.timeLimit(.minutes(1)))
     func anAcknowledgedEventPurgedBeforeItWentOutDoesNotStopTheHeartbeats() async throws {
-        let directory = try TemporaryDirectory.make(prefix: "revocation-hub-test")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let logger = Logger(label: "revocation-hub-test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let store = try await EmbeddedTokenStore(directory: directory + "/data", logger: logger)
         // No pump: the test runs the fan-out itself, after the purge.
-        let hub = try await RevocationHub(store: store, now: 1_000, queueLimit: 100, logger: logger)
+        let (directory, store, hub) = try await Self.openHub()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let watcher = hub.subscribe()
         var items = watcher.items.makeAsyncIterator()
 
