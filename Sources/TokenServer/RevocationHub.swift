@@ -8,9 +8,9 @@ import TokenStore
 /// Validate reads the in-memory `RevocationSet` only: it never touches the store. A revocation is
 /// applied here as soon as the store acknowledged it; a pump then reads what the store committed
 /// since the last fan-out, in `seq` order, and hands it to every watcher. A read that fails is
-/// retried until it succeeds, and no heartbeat tells watchers they are current while an
-/// acknowledged revocation has not gone out: their mirrors go stale instead, and their clients
-/// fall back to Validate.
+/// retried until it succeeds, and no heartbeat tells watchers they are current while a revocation
+/// acknowledged before the previous heartbeat has not gone out: their mirrors go stale instead,
+/// and their clients fall back to Validate.
 final class RevocationHub: Sendable {
     /// Events per read of the store's log: the most one fan-out or one backlog page holds.
     static let eventsPerRead = 1_000
@@ -63,6 +63,8 @@ final class RevocationHub: Sendable {
         var publishedSeq: UInt64 = 0
         /// The highest seq the store acknowledged to this server (`applyStored`).
         var storedSeq: UInt64 = 0
+        /// `storedSeq` at the previous heartbeat: the next one goes out only once it is published.
+        var heartbeatHorizon: UInt64 = 0
         var watchers: [UInt64: Watcher] = [:]
         var overflowed: Set<UInt64> = []
         var nextWatcherID: UInt64 = 1
@@ -218,9 +220,15 @@ final class RevocationHub: Sendable {
         }
     }
 
-    /// Tells every watcher it is current, unless an acknowledged revocation has not gone out yet.
+    /// Tells every watcher it is current, unless a revocation acknowledged before the previous
+    /// heartbeat has not gone out yet. (Under a steady stream of revocations the fan-out always lags
+    /// the latest a little; the horizon keeps heartbeats going then, and stops them when it is stuck.)
     func heartbeat() {
-        send(.heartbeat) { state in state.publishedSeq >= state.storedSeq }
+        send(.heartbeat) { state in
+            let horizon = state.heartbeatHorizon
+            state.heartbeatHorizon = state.storedSeq
+            return state.publishedSeq >= horizon
+        }
     }
 
     /// Applies `update` and, when it says so, hands `item` to every watcher; a watcher that would
