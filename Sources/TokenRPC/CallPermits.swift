@@ -2,7 +2,7 @@ import NIOCore
 import Synchronization
 
 /// Limits how many calls (or parts of calls) run at once; further ones wait, first come first
-/// served. The RPC client limits its calls in flight with it; the service, its snapshots.
+/// served. The RPC client limits its calls in flight with it; a handler can limit costly work.
 public final class CallPermits: Sendable {
     private struct Waiter {
         let id: UInt64
