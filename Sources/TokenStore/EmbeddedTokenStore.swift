@@ -70,9 +70,19 @@ public final class EmbeddedTokenStore: TokenStore {
             path: path,
             busyTimeoutMilliseconds: StoreSchema.busyTimeoutMilliseconds,
             gathering: Self.commitWindow,
-            yieldsWhileGathering: true,
-            setup: { database throws(TokenStoreError) in try StoreSchema.prepareWriter(database) },
-            process: { jobs, database in WriteBatch.commit(jobs, on: database, logger: logger) }
+            // The writer waits for jobs (and gathers them) without preempting the thread running on
+            // its core: under load it gathers until a core is free instead of interrupting the event
+            // loops. While it commits a batch (fsync included) it preempts as usual, so the answers
+            // go out without delay.
+            setup: { database throws(TokenStoreError) in
+                try StoreSchema.prepareWriter(database)
+                WorkerThread.preemptsOnWakeup(false)
+            },
+            process: { jobs, database in
+                WorkerThread.preemptsOnWakeup(true)
+                defer { WorkerThread.preemptsOnWakeup(false) }
+                WriteBatch.commit(jobs, on: database, logger: logger)
+            }
         )
         var readers: [SQLiteWorker<ReadJob>] = []
         do {

@@ -6,17 +6,12 @@ final class SQLiteWorker<Job: Sendable>: Sendable {
 
     /// Starts the thread, opens the database at `path` on it and runs `setup`; from then on the
     /// thread hands every batch of queued jobs to `process`, gathered as `gathering` says.
-    /// - Parameter yieldsWhileGathering: while the thread waits for jobs (and gathers them), a wakeup
-    ///   does not preempt the thread running on its core: under load it gathers until a core is
-    ///   free instead of interrupting the event loops; while it processes a batch (its commit and
-    ///   fsync included) it preempts as usual, so the answers go out without delay.
     /// - Throws: `unavailable` (or `corrupt`) when the database cannot be opened or set up.
     init(
         name: String,
         path: String,
         busyTimeoutMilliseconds: Int32,
         gathering: JobQueue<Job>.Gathering? = nil,
-        yieldsWhileGathering: Bool = false,
         setup: @escaping @Sendable (SQLiteConnection) throws(TokenStoreError) -> Void,
         process: @escaping @Sendable ([Job], SQLiteConnection) -> Void
     ) async throws(TokenStoreError) {
@@ -33,19 +28,10 @@ final class SQLiteWorker<Job: Sendable>: Sendable {
                 signalOpened.finish()
                 return
             }
-            if yieldsWhileGathering {
-                WorkerThread.preemptsOnWakeup(false)
-            }
             signalOpened.yield(.success(()))
             signalOpened.finish()
             while let jobs = queue.takeAll() {
-                if yieldsWhileGathering {
-                    WorkerThread.preemptsOnWakeup(true)
-                }
                 process(jobs, database)
-                if yieldsWhileGathering {
-                    WorkerThread.preemptsOnWakeup(false)
-                }
             }
             database.close()
         }
