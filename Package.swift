@@ -204,6 +204,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TokenBenchTests",
+            dependencies: ["tokenbench"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TokenServerTests",
             dependencies: [
                 "TokenServer",

@@ -16,7 +16,18 @@ struct PipelinedLoad: Sendable {
     /// Judges an OK answer's payload; false counts as a failed call.
     let accept: @Sendable (ByteBuffer) -> Bool
 
-    /// Answers per second over `duration`, with `connections` connections of `depth` calls each.
+    /// What one measurement found.
+    struct Outcome {
+        /// Answers per second.
+        let rate: Double
+        /// Answers within the window.
+        let calls: Int
+        /// Where the cores went during the window (nil where `/proc` is unavailable).
+        let cpu: ProcessCPU.Usage?
+    }
+
+    /// Answers per second over `duration`, with `connections` connections of `depth` calls each,
+    /// and the CPU time the window took.
     /// - Throws: when a connection fails or any answer is not accepted.
     func measure(
         host: String,
@@ -25,7 +36,7 @@ struct PipelinedLoad: Sendable {
         depth: Int,
         duration: Duration,
         group: any EventLoopGroup
-    ) async throws -> Double {
+    ) async throws -> Outcome {
         let counters = PipelinedCallCounters()
         guard !payloads.isEmpty else { throw PipelinedLoadError("no request payload") }
         let requestTails = try payloads.map { payload in
@@ -60,17 +71,22 @@ struct PipelinedLoad: Sendable {
         // Let every connection fill its pipeline before the window opens.
         try await Task.sleep(for: .milliseconds(200))
         let clock = ContinuousClock()
+        let startCPU = ProcessCPU.take()
         let startCount = counters.completed.load(ordering: .relaxed)
         let start = clock.now
         try await Task.sleep(for: duration)
         let endCount = counters.completed.load(ordering: .relaxed)
         let elapsed = clock.now - start
+        let endCPU = ProcessCPU.take()
         let failed = counters.failed.load(ordering: .relaxed)
         guard failed == 0 else {
             throw PipelinedLoadError("\(failed) of \(endCount + failed) \(method) calls failed or answered unexpectedly")
         }
         let (wholeSeconds, attoseconds) = elapsed.components
-        return Double(endCount - startCount) / (Double(wholeSeconds) + Double(attoseconds) * 1e-18)
+        let calls = endCount - startCount
+        let cpu = startCPU.flatMap { start in endCPU.map { $0.usage(since: start) } }
+        return Outcome(
+            rate: Double(calls) / (Double(wholeSeconds) + Double(attoseconds) * 1e-18), calls: calls, cpu: cpu)
     }
 }
 

@@ -140,14 +140,16 @@ struct ServiceCommand: AsyncParsableCommand {
         func wireRate(
             _ load: PipelinedLoad,
             typed call: @escaping @Sendable (TokenServiceClient) async throws -> Void
-        ) async throws -> Double {
+        ) async throws -> PipelinedLoad.Outcome {
             switch client {
             case .raw:
                 try await load.measure(
                     host: "127.0.0.1", port: port, connections: connections, depth: depth, duration: duration,
                     group: clientGroup)
             case .typed:
-                try await measure(clients: clients, perClient: depth, duration: duration, call)
+                PipelinedLoad.Outcome(
+                    rate: try await measure(clients: clients, perClient: depth, duration: duration, call), calls: 0,
+                    cpu: nil)
             }
         }
 
@@ -165,7 +167,7 @@ struct ServiceCommand: AsyncParsableCommand {
                     let answer = try await client.validate(validateRequest)
                     guard answer.valid else { throw ValidationError("the benchmark token did not validate") }
                 }
-                validates.append(Sample(rate: wire, raw: raw))
+                validates.append(Sample(wire: wire, raw: raw))
             }
             if operations.contains(.issue) {
                 let raw = try RawEVPRate.measure(
@@ -174,10 +176,10 @@ struct ServiceCommand: AsyncParsableCommand {
                     let index = counter.add(1, ordering: .relaxed).newValue
                     _ = try await client.issue(issueRequests[Int(index % UInt64(issueRequests.count))])
                 }
-                issues.append(Sample(rate: wire, raw: raw))
+                issues.append(Sample(wire: wire, raw: raw))
             }
             if operations.contains(.health) {
-                healths.append(try await wireRate(rawHealth) { client in _ = try await client.health() })
+                healths.append(try await wireRate(rawHealth) { client in _ = try await client.health() }.rate)
             }
             if operations.contains(.revoke) {
                 revokes.append(
@@ -246,8 +248,9 @@ struct ServiceCommand: AsyncParsableCommand {
     }
 
     private struct Sample {
-        let rate: Double
+        let wire: PipelinedLoad.Outcome
         let raw: Double
+        var rate: Double { wire.rate }
         var ratio: Double { rate / raw }
     }
 
@@ -262,6 +265,15 @@ struct ServiceCommand: AsyncParsableCommand {
                 + percent(median.ratio).leftPadding(10)
                 + "  (target ≥ \(percent(target)): \(median.ratio >= target ? "ok" : "BELOW"); rounds \(percent(lowest.ratio))–\(percent(highest.ratio)))"
         )
+        if let cpu = median.wire.cpu, median.wire.calls > 0 {
+            func perCall(_ seconds: Double) -> String { "\(Int((seconds * 1e6 / Double(median.wire.calls)).rounded()))" }
+            let roles = ProcessCPU.Role.allCases.compactMap { role in cpu.seconds[role].map { "\(role.rawValue) \(perCall($0))" } }
+            let rawMicroseconds = Int((Double(ProcessInfo.processInfo.activeProcessorCount) / median.raw * 1e6).rounded())
+            print(
+                "    CPU per call: \(perCall(cpu.seconds.values.reduce(0, +))) µs (one raw \(rawLabel): \(rawMicroseconds) µs) = "
+                    + roles.joined(separator: " + ") + "; cores idle \(percent(cpu.idleShare))"
+            )
+        }
     }
 }
 
