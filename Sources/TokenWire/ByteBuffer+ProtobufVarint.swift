@@ -5,13 +5,7 @@ extension ByteBuffer {
     /// - Returns: the value, or nil when the bytes end first or the varint is longer than 64 bits;
     ///   the reader index has then moved past whatever was read.
     public mutating func readProtobufVarint() -> UInt64? {
-        var value: UInt64 = 0
-        for shift in stride(from: UInt64(0), to: 64, by: 7) {
-            guard let byte = readInteger(as: UInt8.self) else { return nil }
-            value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return value }
-        }
-        return nil
+        ProtobufVarint.read { readInteger(as: UInt8.self) }
     }
 
     /// Writes `value` as a protobuf base-128 varint.

@@ -58,15 +58,11 @@ enum EmbeddedNUL {
 
         /// A varint of at most ten bytes; nil when the bytes end first or it is longer.
         mutating func readVarint() -> UInt64? {
-            var value: UInt64 = 0
-            for shift in stride(from: UInt64(0), to: 64, by: 7) {
+            ProtobufVarint.read {
                 guard offset < bytes.count else { return nil }
-                let byte = bytes[offset]
-                offset += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return value }
+                defer { offset += 1 }
+                return bytes[offset]
             }
-            return nil
         }
 
         /// The next `count` bytes; nil when fewer are left.
