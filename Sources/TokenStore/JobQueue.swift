@@ -57,14 +57,19 @@ final class JobQueue<Job: Sendable>: Sendable {
     /// - Returns: nil once the queue is closed and every job was taken.
     func takeAll() -> [Job]? {
         guard waitForPending(1, until: nil) else { return nil }
-        if let gathering, state.withLock({ $0.lastBatch }) >= gathering.busyBatch {
+        let lastBatch = state.withLock { $0.lastBatch }
+        if let gathering, lastBatch >= gathering.busyBatch {
             _ = waitForPending(gathering.jobs, until: .now() + .nanoseconds(windowNanoseconds))
         }
-        return state.withLock { state in
-            defer { state.pending = [] }
-            state.lastBatch = state.pending.count
-            return state.pending
+        // The queue's next array is sized here, on the worker's thread and outside the lock, for a
+        // batch like the last one: callers then append without regrowing it under the lock.
+        var taken: [Job] = []
+        taken.reserveCapacity(lastBatch)
+        state.withLock { state in
+            swap(&state.pending, &taken)
+            state.lastBatch = taken.count
         }
+        return taken
     }
 
     /// Sleeps until `count` jobs are pending, the queue is closed, or `deadline` passes.
