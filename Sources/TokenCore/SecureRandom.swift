@@ -27,15 +27,25 @@ public enum SecureRandom {
             throw .invalidArgument("random byte count \(count)")
         }
         var bytes = [UInt8](repeating: 0, count: count)
-        guard count > 0 else { return bytes }
         try bytes.withUnsafeMutableBufferPointer { (buffer: inout UnsafeMutableBufferPointer<UInt8>) throws(TokenError) in
-            if count <= largestBlockDraw {
-                try RandomBlocks.shared.fill(buffer)
-            } else {
-                try fillFromGenerator(buffer)
-            }
+            try fill(UnsafeMutableRawBufferPointer(buffer))
         }
         return bytes
+    }
+
+    /// Overwrites every byte of `buffer` with random bytes: a draw into memory the caller already
+    /// has (a fixed-size value, part of an array), without an array of its own.
+    /// - Throws: `TokenError.invalidArgument` for a buffer over 2 GiB, `TokenError.randomFailure`
+    ///   when the generator fails.
+    public static func fill(_ buffer: UnsafeMutableRawBufferPointer) throws(TokenError) {
+        guard Int32(exactly: buffer.count) != nil else { throw .invalidArgument("random byte count \(buffer.count)") }
+        guard !buffer.isEmpty else { return }
+        let bytes = buffer.bindMemory(to: UInt8.self)
+        if bytes.count <= largestBlockDraw {
+            try RandomBlocks.shared.fill(bytes)
+        } else {
+            try fillFromGenerator(bytes)
+        }
     }
 
     /// Fills `buffer` with one `RAND_bytes` call.

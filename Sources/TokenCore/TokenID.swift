@@ -34,9 +34,11 @@ public struct TokenID: Sendable, Hashable, CustomStringConvertible {
     /// A fresh id of 128 random bits.
     /// - Throws: `TokenError.randomFailure` when the random generator fails.
     public static func random() throws(TokenError) -> TokenID {
-        // 16 random bytes always make an id.
-        guard let id = TokenID(bytes: try SecureRandom.bytes(16)) else { throw .randomFailure }
-        return id
+        var words: (high: UInt64, low: UInt64) = (0, 0)
+        try withUnsafeMutableBytes(of: &words) { (buffer: UnsafeMutableRawBufferPointer) throws(TokenError) in
+            try SecureRandom.fill(buffer)
+        }
+        return TokenID(high: words.high, low: words.low)
     }
 
     /// A fresh identifier that sorts after the ones made before it (as UUIDv7 does): 48 bits of
@@ -50,8 +52,10 @@ public struct TokenID: Sendable, Hashable, CustomStringConvertible {
         let time = UInt64(clamping: unixMilliseconds) & 0xFFFF_FFFF_FFFF
         let counter = UInt64(orderingCounter.wrappingAdd(1, ordering: .relaxed).newValue)
         let high = time << 16 | counter
-        let random = try SecureRandom.bytes(8)
-        let low = random.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        var low: UInt64 = 0
+        try withUnsafeMutableBytes(of: &low) { (buffer: UnsafeMutableRawBufferPointer) throws(TokenError) in
+            try SecureRandom.fill(buffer)
+        }
         return TokenID(high: high, low: low)
     }
 

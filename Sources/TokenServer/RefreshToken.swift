@@ -13,9 +13,16 @@ enum RefreshToken {
     /// A fresh token for a session, and its lookup key.
     /// - Throws: `TokenError.randomFailure` when the random generator fails.
     static func make(sessionID: TokenID) throws(TokenError) -> (value: String, key: [UInt8]) {
+        var bytes = [UInt8](repeating: 0, count: 48)
         let id = sessionID.bytes
-        let value = Base64URL.encode(id + (try SecureRandom.bytes(32)))
-        return (value, id + SHA256.hash(value.utf8))
+        try bytes.withUnsafeMutableBufferPointer { (buffer: inout UnsafeMutableBufferPointer<UInt8>) throws(TokenError) in
+            _ = buffer.update(fromContentsOf: id)
+            try SecureRandom.fill(UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[id.count...])))
+        }
+        let value = Base64URL.encode(bytes)
+        // The same array becomes the lookup key: the id stays, the secret gives way to the hash.
+        bytes.replaceSubrange(id.count..., with: SHA256.hash(value.utf8))
+        return (value, bytes)
     }
 
     /// The session a presented token names, and the token's lookup key; nil when the text cannot
