@@ -194,8 +194,8 @@ struct ServiceCommand: AsyncParsableCommand {
             "\(algorithm.rawValue) on \(cores) cores, \(client.rawValue) client, \(connections) connections × \(depth) calls in flight, \(subjects) subject\(subjects == 1 ? "" : "s"), median of \(rounds) rounds"
         )
         print("operation                     rate/s   raw EVP/s (all cores)   ratio")
-        report("Validate (wire)", validates, rawLabel: "verify", target: 0.70)
-        report("Issue (durable)", issues, rawLabel: "sign", target: 0.50)
+        report("Validate (wire)", validates, rawLabel: "verify", target: 0.70, cores: cores)
+        report("Issue (durable)", issues, rawLabel: "sign", target: 0.50, cores: cores)
         if !revokes.isEmpty {
             let median = revokes.sorted()[revokes.count / 2]
             print("Revoke (durable, \(revokers) callers)".padding(28) + "\(Int(median))".leftPadding(9)
@@ -255,7 +255,7 @@ struct ServiceCommand: AsyncParsableCommand {
     }
 
     /// Prints the median round, judged against `target`, and the spread of the rounds' ratios.
-    private func report(_ label: String, _ samples: [Sample], rawLabel: String, target: Double) {
+    private func report(_ label: String, _ samples: [Sample], rawLabel: String, target: Double, cores: Int) {
         let sorted = samples.sorted { $0.ratio < $1.ratio }
         guard let lowest = sorted.first, let highest = sorted.last else { return }
         let median = sorted[sorted.count / 2]
@@ -268,7 +268,7 @@ struct ServiceCommand: AsyncParsableCommand {
         if let cpu = median.wire.cpu, median.wire.calls > 0 {
             func perCall(_ seconds: Double) -> String { "\(Int((seconds * 1e6 / Double(median.wire.calls)).rounded()))" }
             let roles = ProcessCPU.Role.allCases.compactMap { role in cpu.seconds[role].map { "\(role.rawValue) \(perCall($0))" } }
-            let rawMicroseconds = Int((Double(ProcessInfo.processInfo.activeProcessorCount) / median.raw * 1e6).rounded())
+            let rawMicroseconds = Int((Double(cores) / median.raw * 1e6).rounded())
             print(
                 "    CPU per call: \(perCall(cpu.seconds.values.reduce(0, +))) µs (one raw \(rawLabel): \(rawMicroseconds) µs) = "
                     + roles.joined(separator: " + ") + "; cores idle \(percent(cpu.idleShare))"
