@@ -51,6 +51,34 @@ public enum JSONValue: Sendable, Hashable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The compact JSON text of an array of strings, written without building values first.
+    public static func arrayText(of strings: [String]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(2 + strings.reduce(0) { $0 + $1.utf8.count + 3 })
+        out.append(UInt8(ascii: "["))
+        for (index, string) in strings.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONWriter.appendString(string, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The compact JSON text of an object of string members, names sorted, written without building
+    /// values first.
+    public static func objectText(of members: [String: String]) -> String {
+        guard !members.isEmpty else { return "{}" }
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (index, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONWriter.appendString(member.key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONWriter.appendString(member.value, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// The string, when the value is one.
     public var stringValue: String? {
         if case .string(let string) = self { return string }

@@ -213,7 +213,7 @@ public final class EmbeddedTokenStore: TokenStore {
         on eventLoop: any EventLoop,
         completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void
     ) {
-        let body: PendingWrites<Void>.Body
+        let body: PendingWrite<Void>.Body
         do throws(TokenStoreError) {
             body = try Self.sessionWrite(session, refreshToken: refreshToken)
         } catch {
@@ -451,33 +451,37 @@ public final class EmbeddedTokenStore: TokenStore {
     ///   - afterCommit: runs on the writer thread once the batch committed.
     /// - Returns: each write's result, in order; all fail with `unavailable` when the batch did not commit.
     func writeEach<Value: Sendable>(
-        _ bodies: [PendingWrites<Value>.Body],
+        _ bodies: [PendingWrite<Value>.Body],
         afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil
     ) async -> [Result<Value, TokenStoreError>] {
-        await withCheckedContinuation { continuation in
-            submitWrites(bodies, afterCommit: afterCommit) { continuation.resume(returning: $0) }
-        }
-    }
-
-    /// Queues `bodies` for the writer like `writeEach`, answering through `complete` instead of
-    /// suspending the caller.
-    /// - Parameters:
-    ///   - eventLoop: where `complete` runs; nil for the writer thread.
-    private func submitWrites<Value: Sendable>(
-        _ bodies: [PendingWrites<Value>.Body],
-        on eventLoop: (any EventLoop)? = nil,
-        afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil,
-        complete: @escaping @Sendable ([Result<Value, TokenStoreError>]) -> Void
-    ) {
-        let job = PendingWrites(bodies: bodies, eventLoop: eventLoop, afterCommit: afterCommit, complete: complete)
-        if !writer.submit(job) {
-            job.reject(.unavailable("the store is closed"))
+        guard !bodies.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
+            let collected = Mutex((results: [Result<Value, TokenStoreError>?](repeating: nil, count: bodies.count), missing: bodies.count))
+            let jobs = bodies.indices.map { index in
+                PendingWrite(
+                    body: bodies[index], eventLoop: nil, afterCommit: index == 0 ? afterCommit : nil
+                ) { result in
+                    let finished = collected.withLock { state -> [Result<Value, TokenStoreError>]? in
+                        state.results[index] = result
+                        state.missing -= 1
+                        return state.missing == 0 ? state.results.map { $0 ?? .failure(.unavailable("a write got no answer")) } : nil
+                    }
+                    if let finished {
+                        continuation.resume(returning: finished)
+                    }
+                }
+            }
+            if !writer.submit(contentsOf: jobs) {
+                for job in jobs {
+                    job.reject(.unavailable("the store is closed"))
+                }
+            }
         }
     }
 
     /// Runs `body` as one write and returns once it is durable.
     private func write<Value: Sendable>(
-        _ body: @escaping PendingWrites<Value>.Body,
+        _ body: @escaping PendingWrite<Value>.Body,
         afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil
     ) async throws(TokenStoreError) -> Value {
         let result = await withCheckedContinuation { continuation in
@@ -489,13 +493,14 @@ public final class EmbeddedTokenStore: TokenStore {
     /// Queues `body` as one write, answering through `complete` (on `eventLoop`, or the writer
     /// thread when nil) once it is durable (or failed).
     private func submitWrite<Value: Sendable>(
-        _ body: @escaping PendingWrites<Value>.Body,
+        _ body: @escaping PendingWrite<Value>.Body,
         on eventLoop: (any EventLoop)? = nil,
         afterCommit: (@Sendable (SQLiteConnection) -> Void)? = nil,
         complete: @escaping @Sendable (Result<Value, TokenStoreError>) -> Void
     ) {
-        submitWrites([body], on: eventLoop, afterCommit: afterCommit) { results in
-            complete(results.first ?? .failure(.unavailable("a write got no answer")))
+        let job = PendingWrite(body: body, eventLoop: eventLoop, afterCommit: afterCommit, complete: complete)
+        if !writer.submit(job) {
+            job.reject(.unavailable("the store is closed"))
         }
     }
 
@@ -545,7 +550,7 @@ public final class EmbeddedTokenStore: TokenStore {
     static func sessionWrite(
         _ session: SessionRecord,
         refreshToken: RefreshTokenRecord?
-    ) throws(TokenStoreError) -> PendingWrites<Void>.Body {
+    ) throws(TokenStoreError) -> PendingWrite<Void>.Body {
         if let refreshToken {
             guard refreshToken.sessionID == session.sessionID else {
                 throw .rejected("the refresh token belongs to another session")

@@ -39,9 +39,19 @@ final class JobQueue<Job: Sendable>: Sendable {
     /// Queues `job` for the worker.
     /// - Returns: false when the queue is closed (the job was not queued).
     func enqueue(_ job: Job) -> Bool {
+        enqueue { $0.append(job) }
+    }
+
+    /// Queues `jobs` at once: the worker takes all of them in the same batch.
+    /// - Returns: false when the queue is closed (none was queued).
+    func enqueue(contentsOf jobs: [Job]) -> Bool {
+        enqueue { $0.append(contentsOf: jobs) }
+    }
+
+    private func enqueue(_ add: (inout [Job]) -> Void) -> Bool {
         let (accepted, wake) = state.withLock { state in
             guard !state.closed else { return (false, false) }
-            state.pending.append(job)
+            add(&state.pending)
             guard state.pending.count >= state.wakeAt else { return (true, false) }
             state.wakeAt = .max
             return (true, true)

@@ -5,14 +5,12 @@ import TokenCore
 enum RecordCoding {
     /// `strings` as a JSON array.
     static func encode(_ strings: [String]) -> String {
-        JSONValue.array(strings.map(JSONValue.string)).jsonText
+        JSONValue.arrayText(of: strings)
     }
 
     /// `map` as a JSON object, keys sorted.
     static func encode(_ map: [String: String]) -> String {
-        let members = map.sorted { $0.key < $1.key }.map { JSONObject.Member(name: $0.key, value: .string($0.value)) }
-        // Dictionary keys are unique, so building the object cannot fail.
-        return ((try? JSONObject(members: members)).map(JSONValue.object) ?? .null).jsonText
+        JSONValue.objectText(of: map)
     }
 
     /// The array stored as `text`.

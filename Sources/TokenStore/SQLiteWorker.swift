@@ -58,6 +58,12 @@ final class SQLiteWorker<Job: Sendable>: Sendable {
         queue.enqueue(job)
     }
 
+    /// Queues `jobs` together, so that the worker takes them in one batch.
+    /// - Returns: false when the worker is closed (none was queued).
+    func submit(contentsOf jobs: [Job]) -> Bool {
+        queue.enqueue(contentsOf: jobs)
+    }
+
     /// Lets the worker finish every queued job, closes the connection and joins the thread.
     func close() async {
         queue.close()

@@ -13,7 +13,7 @@ enum WriteBatch {
         do throws(TokenStoreError) {
             if try !run(jobs, on: database, isolatingEachWrite: false, writes: &writes) {
                 for job in jobs {
-                    job.discardResults()
+                    job.discardResult()
                 }
                 writes = 0
                 _ = try run(jobs, on: database, isolatingEachWrite: true, writes: &writes)
@@ -69,27 +69,25 @@ enum WriteBatch {
     ) throws(TokenStoreError) -> Bool {
         try database.execute("BEGIN IMMEDIATE")
         for job in jobs {
-            for index in 0..<job.count {
-                writes += 1
-                if isolatingEachWrite {
-                    try database.execute("SAVEPOINT write")
-                }
-                if job.perform(index, on: database) {
-                    if isolatingEachWrite {
-                        try database.execute("RELEASE write")
-                    }
-                    continue
-                }
-                guard !database.isAutocommit else {
-                    throw .unavailable("the transaction was rolled back by an I/O error")
-                }
-                guard isolatingEachWrite else {
-                    try database.execute("ROLLBACK")
-                    return false
-                }
-                try database.execute("ROLLBACK TO write")
-                try database.execute("RELEASE write")
+            writes += 1
+            if isolatingEachWrite {
+                try database.execute("SAVEPOINT write")
             }
+            if job.perform(on: database) {
+                if isolatingEachWrite {
+                    try database.execute("RELEASE write")
+                }
+                continue
+            }
+            guard !database.isAutocommit else {
+                throw .unavailable("the transaction was rolled back by an I/O error")
+            }
+            guard isolatingEachWrite else {
+                try database.execute("ROLLBACK")
+                return false
+            }
+            try database.execute("ROLLBACK TO write")
+            try database.execute("RELEASE write")
         }
         try database.execute("COMMIT")
         return true

@@ -14,6 +14,19 @@ import TokenCore
         #expect(value.jsonText == #"{"a":[1,-2.5e3,true,false,null],"b":{"c":"d\né😀"}}"#)
     }
 
+    @Test func stringArraysAndMapsAreWrittenAsTheirValuesWouldBe() throws {
+        let strings = ["a", "q\"uote", "back\\slash", "line\nbreak", "\u{01}", "é😀", ""]
+        #expect(JSONValue.arrayText(of: strings) == JSONValue.array(strings.map(JSONValue.string)).jsonText)
+        #expect(JSONValue.arrayText(of: []) == "[]")
+        let map = ["b": "2", "a": "q\"1", "c\n": "é"]
+        let sorted = try JSONObject(members: map.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: .string($0.value)) })
+        #expect(JSONValue.objectText(of: map) == JSONValue.object(sorted).jsonText)
+        #expect(JSONValue.objectText(of: map) == #"{"a":"q\"1","b":"2","c\n":"é"}"#)
+        #expect(JSONValue.objectText(of: [:]) == "{}")
+        // What is written reads back as the same strings.
+        #expect(try JSONValue(parsing: JSONValue.arrayText(of: strings)) == .array(strings.map(JSONValue.string)))
+    }
+
     @Test func int64ValueAcceptsOnlyIntegersInRange() throws {
         #expect(JSONValue.number("9223372036854775807").int64Value == Int64.max)
         #expect(JSONValue.number("9223372036854775808").int64Value == nil)

@@ -25,7 +25,7 @@ struct WriterSchedulingTests {
 
         // Processing a batch (this hook runs on the writer thread after the commit): as usual.
         let duringBatch = Mutex<Int32?>(nil)
-        let body: PendingWrites<Int>.Body = { database throws(TokenStoreError) in try database.execute("SELECT 1") }
+        let body: PendingWrite<Int>.Body = { database throws(TokenStoreError) in try database.execute("SELECT 1") }
         let results = await store.writeEach([body], afterCommit: { _ in duringBatch.withLock { $0 = sched_getscheduler(0) } })
         #expect(results.count == 1)
         #expect(duringBatch.withLock { $0 } == Self.preempting)
