@@ -4,7 +4,7 @@ import CSQLite
 /// created, used and closed by the one worker thread that owns it.
 final class SQLiteConnection {
     private var handle: OpaquePointer?
-    private var statements: [String: SQLiteStatement] = [:]
+    private var statements: [StatementKey: SQLiteStatement] = [:]
 
     /// Configures SQLite once, before the process opens its first connection: no memory statistics
     /// (they serialize every allocation of every connection on one global mutex). When something
@@ -90,12 +90,33 @@ final class SQLiteConnection {
     }
 
     private func prepared(_ sql: String) throws(TokenStoreError) -> SQLiteStatement {
-        if let statement = statements[sql] {
+        if let statement = statements[StatementKey(sql: sql)] {
             return statement
         }
         guard let handle else { throw .unavailable("the store is closed") }
         let statement = try SQLiteStatement(database: handle, sql: sql)
-        statements[sql] = statement
+        statements[StatementKey(sql: sql)] = statement
         return statement
+    }
+}
+
+/// SQL text as the statement cache's key. Statements run a few hundred bytes and are looked up on
+/// every write, so the key hashes only their length and their first and last 32 bytes, where the
+/// texts of different statements differ; equality still compares the whole text.
+private struct StatementKey: Hashable {
+    let sql: String
+
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.sql == rhs.sql
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var sql = sql
+        sql.withUTF8 { utf8 in
+            hasher.combine(utf8.count)
+            let edge = min(utf8.count, 32)
+            hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8[..<edge])))
+            hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8[(utf8.count - edge)...])))
+        }
     }
 }

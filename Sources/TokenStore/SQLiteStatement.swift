@@ -55,14 +55,25 @@ final class SQLiteStatement {
         }
     }
 
+    private static let emptyText: StaticString = ""
+
     private func bind(_ value: SQLiteValue, at index: Int32) throws(TokenStoreError) {
         let code: Int32
         switch value {
         case .integer(let integer):
             code = sqlite3_bind_int64(handle, index, integer)
-        case .text(let text):
-            code = sqlite3_bind_text64(
-                handle, index, text, UInt64(text.utf8.count), CSQLite_transient(), UInt8(SQLITE_UTF8))
+        case .text(var text):
+            // The string's own UTF-8 bytes, not a NUL-terminated copy: SQLite copies them itself.
+            code = text.withUTF8 { utf8 in
+                // An empty string still needs a pointer, or SQLite would bind NULL.
+                let start = utf8.count > 0 ? utf8.baseAddress : nil
+                return UnsafeRawPointer(start ?? Self.emptyText.utf8Start).withMemoryRebound(
+                    to: CChar.self, capacity: max(utf8.count, 1)
+                ) { bytes in
+                    sqlite3_bind_text64(
+                        handle, index, bytes, UInt64(utf8.count), CSQLite_transient(), UInt8(SQLITE_UTF8))
+                }
+            }
         case .blob(let bytes):
             code = bytes.withUnsafeBytes { buffer in
                 sqlite3_bind_blob64(handle, index, buffer.baseAddress, UInt64(buffer.count), CSQLite_transient())
