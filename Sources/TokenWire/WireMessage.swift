@@ -19,9 +19,12 @@ public protocol WireMessage: Sendable {
     var serializedSize: Int { get }
 }
 
+// Inlinable, so that callers in other modules get these specialized for their message type instead
+// of looking up generic metadata on every call.
 extension WireMessage {
     /// Parses a serialized message held in an array.
     /// - Throws: `TokenWireError` when the bytes are not a valid message of this type.
+    @inlinable
     public init(serializedBytes bytes: [UInt8]) throws(TokenWireError) {
         let result = bytes.withUnsafeBytes { raw in
             Result { () throws(TokenWireError) -> Self in try Self(serializedBytes: raw) }
@@ -31,6 +34,7 @@ extension WireMessage {
 
     /// Parses the readable bytes of a buffer (without moving its reader index).
     /// - Throws: `TokenWireError` when the bytes are not a valid message of this type.
+    @inlinable
     public init(serializedBytes buffer: ByteBuffer) throws(TokenWireError) {
         let result = buffer.withUnsafeReadableBytes { raw in
             Result { () throws(TokenWireError) -> Self in try Self(serializedBytes: raw) }
@@ -39,6 +43,7 @@ extension WireMessage {
     }
 
     /// The message serialized as protobuf bytes.
+    @inlinable
     public func serializedBytes() -> [UInt8] {
         // `serialize` reserves the packed size itself; asking `serializedSize` first would build the
         // C message twice.
