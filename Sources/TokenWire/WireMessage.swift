@@ -81,22 +81,27 @@ extension ProtobufCBridged {
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(TokenWireError) {
         let descriptor = Self.descriptor
-        guard
-            let unpacked = protobuf_c_message_unpack(
-                descriptor,
-                nil,
-                bytes.count,
-                bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(emptyInput)
-            )
-        else {
-            throw TokenWireError.invalidMessage(Self.messageName)
+        let result = UnpackScratch.withAllocator { allocator in
+            Result { () throws(TokenWireError) -> Self in
+                guard
+                    let unpacked = protobuf_c_message_unpack(
+                        descriptor,
+                        allocator,
+                        bytes.count,
+                        bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(emptyInput)
+                    )
+                else {
+                    throw TokenWireError.invalidMessage(Self.messageName)
+                }
+                defer { protobuf_c_message_free_unpacked(unpacked, allocator) }
+                guard !EmbeddedNUL.isPresent(in: bytes, of: descriptor) else {
+                    throw TokenWireError.nulInString(Self.messageName)
+                }
+                let typed = UnsafeRawPointer(unpacked).assumingMemoryBound(to: CMessage.self)
+                return try Self(cMessage: typed.pointee)
+            }
         }
-        defer { protobuf_c_message_free_unpacked(unpacked, nil) }
-        guard !EmbeddedNUL.isPresent(in: bytes, of: descriptor) else {
-            throw TokenWireError.nulInString(Self.messageName)
-        }
-        let typed = UnsafeRawPointer(unpacked).assumingMemoryBound(to: CMessage.self)
-        self = try Self(cMessage: typed.pointee)
+        self = try result.get()
     }
 
     public var serializedSize: Int {

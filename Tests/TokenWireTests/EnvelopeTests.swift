@@ -16,6 +16,26 @@ import TokenWire
         #expect(decoded == request)
     }
 
+    /// Unpacking carves the message's memory from a stack buffer and takes the rest from malloc:
+    /// requests that fit, that just fit and that overflow it all read back whole, and one cut short
+    /// part-way through (memory taken from both) is rejected as usual.
+    @Test(arguments: [0, 100, 700, 900, 1_024, 1_100, 5_000, 60_000])
+    func requestsSmallerAndLargerThanTheUnpackBufferRoundTrip(size: Int) throws {
+        let request = RpcRequest(
+            callID: 9,
+            method: "/token.v1.TokenService/" + String(repeating: "m", count: size / 4),
+            payload: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) },
+            credential: "k" + String(repeating: "é", count: size / 8)
+        )
+        let bytes = request.serializedBytes()
+        for _ in 0..<2 {
+            #expect(try RpcRequest(serializedBytes: bytes) == request)
+        }
+        #expect(throws: TokenWireError.invalidMessage("token.v1.RpcRequest")) {
+            try RpcRequest(serializedBytes: Array(bytes.dropLast()))
+        }
+    }
+
     @Test func responseRoundTrips() throws {
         let response = RpcResponse(callID: 7, code: 5, message: "not found", payload: [], endOfStream: true)
         #expect(try RpcResponse(serializedBytes: response.serializedBytes()) == response)
