@@ -456,15 +456,17 @@ public final class EmbeddedTokenStore: TokenStore {
     ) async -> [Result<Value, TokenStoreError>] {
         guard !bodies.isEmpty else { return [] }
         return await withCheckedContinuation { continuation in
-            let collected = Mutex((results: [Result<Value, TokenStoreError>?](repeating: nil, count: bodies.count), missing: bodies.count))
+            let results = [Result<Value, TokenStoreError>?](repeating: nil, count: bodies.count)
+            let collected = Mutex((results: results, missing: bodies.count))
             let jobs = bodies.indices.map { index in
                 PendingWrite(
                     body: bodies[index], eventLoop: nil, afterCommit: index == 0 ? afterCommit : nil
                 ) { result in
+                    // The last answer to arrive completes the call, with all of them in order.
                     let finished = collected.withLock { state -> [Result<Value, TokenStoreError>]? in
                         state.results[index] = result
                         state.missing -= 1
-                        return state.missing == 0 ? state.results.map { $0 ?? .failure(.unavailable("a write got no answer")) } : nil
+                        return state.missing == 0 ? state.results.compactMap { $0 } : nil
                     }
                     if let finished {
                         continuation.resume(returning: finished)
