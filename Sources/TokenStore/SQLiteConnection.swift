@@ -90,12 +90,13 @@ final class SQLiteConnection {
     }
 
     private func prepared(_ sql: String) throws(TokenStoreError) -> SQLiteStatement {
-        if let statement = statements[StatementKey(sql: sql)] {
+        let key = StatementKey(sql: sql)
+        if let statement = statements[key] {
             return statement
         }
         guard let handle else { throw .unavailable("the store is closed") }
         let statement = try SQLiteStatement(database: handle, sql: sql)
-        statements[StatementKey(sql: sql)] = statement
+        statements[key] = statement
         return statement
     }
 }

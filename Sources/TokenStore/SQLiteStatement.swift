@@ -66,7 +66,7 @@ final class SQLiteStatement {
             // The string's own UTF-8 bytes, not a NUL-terminated copy: SQLite copies them itself.
             code = text.withUTF8 { utf8 in
                 // An empty string still needs a pointer, or SQLite would bind NULL.
-                let start = utf8.count > 0 ? utf8.baseAddress : nil
+                let start = utf8.isEmpty ? nil : utf8.baseAddress
                 return UnsafeRawPointer(start ?? Self.emptyText.utf8Start).withMemoryRebound(
                     to: CChar.self, capacity: max(utf8.count, 1)
                 ) { bytes in

@@ -29,7 +29,8 @@ enum UnpackScratch {
             guard let base = buffer.baseAddress else { return body(nil) }
             var state = State(base: base, capacity: buffer.count)
             return withUnsafeMutablePointer(to: &state) { state in
-                var allocator = ProtobufCAllocator(alloc: allocate, free: release, allocator_data: UnsafeMutableRawPointer(state))
+                var allocator = ProtobufCAllocator(
+                    alloc: allocate, free: release, allocator_data: UnsafeMutableRawPointer(state))
                 return withUnsafeMutablePointer(to: &allocator, body)
             }
         }

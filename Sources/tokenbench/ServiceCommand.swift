@@ -266,11 +266,16 @@ struct ServiceCommand: AsyncParsableCommand {
                 + "  (target ≥ \(percent(target)): \(median.ratio >= target ? "ok" : "BELOW"); rounds \(percent(lowest.ratio))–\(percent(highest.ratio)))"
         )
         if let cpu = median.wire.cpu, median.wire.calls > 0 {
-            func perCall(_ seconds: Double) -> String { "\(Int((seconds * 1e6 / Double(median.wire.calls)).rounded()))" }
-            let roles = ProcessCPU.Role.allCases.compactMap { role in cpu.seconds[role].map { "\(role.rawValue) \(perCall($0))" } }
+            func perCall(_ seconds: Double) -> String {
+                "\(Int((seconds * 1e6 / Double(median.wire.calls)).rounded()))"
+            }
+            let roles = ProcessCPU.Role.allCases.compactMap { role in
+                cpu.seconds[role].map { "\(role.rawValue) \(perCall($0))" }
+            }
             let rawMicroseconds = Int((Double(cores) / median.raw * 1e6).rounded())
             print(
-                "    CPU per call: \(perCall(cpu.seconds.values.reduce(0, +))) µs (one raw \(rawLabel): \(rawMicroseconds) µs) = "
+                "    CPU per call: \(perCall(cpu.seconds.values.reduce(0, +))) µs"
+                    + " (one raw \(rawLabel): \(rawMicroseconds) µs) = "
                     + roles.joined(separator: " + ") + "; cores idle \(percent(cpu.idleShare))"
             )
         }

@@ -19,7 +19,8 @@ import TokenCore
         #expect(JSONValue.arrayText(of: strings) == JSONValue.array(strings.map(JSONValue.string)).jsonText)
         #expect(JSONValue.arrayText(of: []) == "[]")
         let map = ["b": "2", "a": "q\"1", "c\n": "é"]
-        let sorted = try JSONObject(members: map.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: .string($0.value)) })
+        let sorted = try JSONObject(
+            members: map.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: .string($0.value)) })
         #expect(JSONValue.objectText(of: map) == JSONValue.object(sorted).jsonText)
         #expect(JSONValue.objectText(of: map) == #"{"a":"q\"1","b":"2","c\n":"é"}"#)
         #expect(JSONValue.objectText(of: [:]) == "{}")
