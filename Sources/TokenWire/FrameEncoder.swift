@@ -46,7 +46,9 @@ public struct FrameEncoder: Sendable {
         // The message is packed once, straight into the frame's buffer after room for the longest
         // header; the header is then written right before it and the buffer starts there.
         let headerRoom = 4 + 1 + 10 + 1 + 10  // prefix, call_id and payload length with their keys
-        var buffer = allocator.buffer(capacity: 512)
+        // Room for the largest common answer, Issue's (an access token, a refresh token and their
+        // ids, 600 to 700 bytes), so that packing it does not regrow the buffer.
+        var buffer = allocator.buffer(capacity: 1_024)
         buffer.writeRepeatingByte(0, count: headerRoom)
         message.serialize(into: &buffer)
         let payloadLength = UInt64(buffer.writerIndex - headerRoom)
