@@ -48,6 +48,14 @@ public enum SecureRandom {
         }
     }
 
+    /// Overwrites `value`'s bytes with random bytes (a fixed-size integer or a tuple of them).
+    /// - Throws: `TokenError.randomFailure` when the generator fails.
+    public static func fill<Value: BitwiseCopyable>(_ value: inout Value) throws(TokenError) {
+        try withUnsafeMutableBytes(of: &value) { (buffer: UnsafeMutableRawBufferPointer) throws(TokenError) in
+            try fill(buffer)
+        }
+    }
+
     /// Fills `buffer` with one `RAND_bytes` call.
     static func fillFromGenerator(_ buffer: UnsafeMutableBufferPointer<UInt8>) throws(TokenError) {
         guard let length = Int32(exactly: buffer.count) else { throw .invalidArgument("random byte count") }

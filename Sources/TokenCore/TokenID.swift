@@ -35,9 +35,7 @@ public struct TokenID: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: `TokenError.randomFailure` when the random generator fails.
     public static func random() throws(TokenError) -> TokenID {
         var words: (high: UInt64, low: UInt64) = (0, 0)
-        try withUnsafeMutableBytes(of: &words) { (buffer: UnsafeMutableRawBufferPointer) throws(TokenError) in
-            try SecureRandom.fill(buffer)
-        }
+        try SecureRandom.fill(&words)
         return TokenID(high: words.high, low: words.low)
     }
 
@@ -53,9 +51,7 @@ public struct TokenID: Sendable, Hashable, CustomStringConvertible {
         let counter = UInt64(orderingCounter.wrappingAdd(1, ordering: .relaxed).newValue)
         let high = time << 16 | counter
         var low: UInt64 = 0
-        try withUnsafeMutableBytes(of: &low) { (buffer: UnsafeMutableRawBufferPointer) throws(TokenError) in
-            try SecureRandom.fill(buffer)
-        }
+        try SecureRandom.fill(&low)
         return TokenID(high: high, low: low)
     }
 

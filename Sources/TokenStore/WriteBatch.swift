@@ -9,24 +9,22 @@ enum WriteBatch {
     /// one does is it rolled back and run again with each write in its own savepoint. When the
     /// transaction cannot be committed every job gets the error and nothing is acknowledged.
     static func commit(_ jobs: [any WriteJob], on database: SQLiteConnection, logger: Logger) {
-        var writes = 0
         do throws(TokenStoreError) {
-            if try !run(jobs, on: database, isolatingEachWrite: false, writes: &writes) {
+            if try !run(jobs, on: database, isolatingEachWrite: false) {
                 for job in jobs {
                     job.discardResult()
                 }
-                writes = 0
-                _ = try run(jobs, on: database, isolatingEachWrite: true, writes: &writes)
+                _ = try run(jobs, on: database, isolatingEachWrite: true)
             }
         } catch {
             if !database.isAutocommit {
                 _ = try? database.execute("ROLLBACK")
             }
-            logger.error("write batch failed, nothing stored", metadata: ["writes": "\(writes)", "error": "\(error)"])
+            logger.error("write batch failed, nothing stored", metadata: ["writes": "\(jobs.count)", "error": "\(error)"])
             deliver(jobs, batchError: error)
             return
         }
-        logger.trace("write batch committed", metadata: ["writes": "\(writes)"])
+        logger.trace("write batch committed", metadata: ["writes": "\(jobs.count)"])
         for job in jobs {
             job.committed(on: database)
         }
@@ -64,12 +62,10 @@ enum WriteBatch {
     private static func run(
         _ jobs: [any WriteJob],
         on database: SQLiteConnection,
-        isolatingEachWrite: Bool,
-        writes: inout Int
+        isolatingEachWrite: Bool
     ) throws(TokenStoreError) -> Bool {
         try database.execute("BEGIN IMMEDIATE")
         for job in jobs {
-            writes += 1
             if isolatingEachWrite {
                 try database.execute("SAVEPOINT write")
             }

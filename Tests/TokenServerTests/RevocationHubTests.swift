@@ -38,6 +38,22 @@ import TokenTestSupport
         if let failure { throw failure }
     }
 
+    /// Ticks the hub's heartbeat and reads the watcher's next item.
+    /// - Returns: whether the item is a heartbeat; when it is not, `failure` is recorded with it.
+    private static func tickExpectingHeartbeat(
+        _ hub: RevocationHub,
+        _ items: inout AsyncStream<RevocationHub.Item>.Iterator,
+        else failure: String
+    ) async throws -> Bool {
+        hub.heartbeat()
+        let item = try #require(await items.next())
+        guard case .heartbeat = item else {
+            Issue.record("\(failure), got \(item)")
+            return false
+        }
+        return true
+    }
+
     @Test func aWatcherIsCutOffByTheEventsQueuedForItNotByItsItems() async throws {
         try await Self.withRunningHub(heartbeatInterval: .seconds(3_600)) { store, hub in
             let slow = hub.subscribe()
@@ -120,12 +136,8 @@ import TokenTestSupport
             // still go out (the fan-out always lags a little); the next one would claim the watcher
             // current while it misses the event.
             #expect(await failures.next() != nil)
-            hub.heartbeat()
-            let first = try #require(await items.next())
-            guard case .heartbeat = first else {
-                Issue.record("expected the heartbeat of the first tick, got \(first)")
-                return
-            }
+            guard try await Self.tickExpectingHeartbeat(hub, &items, else: "expected the heartbeat of the first tick")
+            else { return }
             hub.heartbeat()
             store.failingReads.store(0, ordering: .relaxed)
 
@@ -135,12 +147,8 @@ import TokenTestSupport
                 return
             }
             #expect(events == [event])
-            hub.heartbeat()
-            let third = try #require(await items.next())
-            guard case .heartbeat = third else {
-                Issue.record("no heartbeat once the watcher was current")
-                return
-            }
+            guard try await Self.tickExpectingHeartbeat(hub, &items, else: "no heartbeat once the watcher was current")
+            else { return }
             hub.unsubscribe(watcher.id)
         }
     }
@@ -163,12 +171,7 @@ import TokenTestSupport
         // The log no longer holds the event: having read that, the hub counts the watcher current.
         try #require(hub.publishedSeq == expired.seq)
         for _ in 0..<2 {
-            hub.heartbeat()
-            let item = try #require(await items.next())
-            guard case .heartbeat = item else {
-                Issue.record("expected a heartbeat, got \(item)")
-                return
-            }
+            guard try await Self.tickExpectingHeartbeat(hub, &items, else: "expected a heartbeat") else { return }
         }
         hub.unsubscribe(watcher.id)
         await store.close()
