@@ -27,7 +27,8 @@ public enum SecureRandom {
             throw .invalidArgument("random byte count \(count)")
         }
         var bytes = [UInt8](repeating: 0, count: count)
-        try bytes.withUnsafeMutableBufferPointer { (buffer: inout UnsafeMutableBufferPointer<UInt8>) throws(TokenError) in
+        try bytes.withUnsafeMutableBufferPointer {
+            (buffer: inout UnsafeMutableBufferPointer<UInt8>) throws(TokenError) in
             try fill(UnsafeMutableRawBufferPointer(buffer))
         }
         return bytes

@@ -20,7 +20,8 @@ enum WriteBatch {
             if !database.isAutocommit {
                 _ = try? database.execute("ROLLBACK")
             }
-            logger.error("write batch failed, nothing stored", metadata: ["writes": "\(jobs.count)", "error": "\(error)"])
+            logger.error(
+                "write batch failed, nothing stored", metadata: ["writes": "\(jobs.count)", "error": "\(error)"])
             deliver(jobs, batchError: error)
             return
         }
