@@ -59,11 +59,19 @@ public struct TokenVerifier: Sendable {
     /// `typ` values accepted when present (RFC 9068 §2.1, compared case-insensitively).
     private static let acceptedTypes: Set<String> = ["at+jwt", "application/at+jwt"]
 
-    private func check(
+    /// Checks the claims of a token whose signature is already verified (a cached verification):
+    /// the same checks, in the same order, as `verify` makes after the signature.
+    /// - Parameters:
+    ///   - claims: The token's claims.
+    ///   - audience: The audience the caller expects, or nil to skip the check.
+    ///   - now: The current time (Unix seconds).
+    ///   - revocations: Revocations to honour, or nil.
+    /// - Returns: The reason (`.valid` when every check passes).
+    public func check(
         _ claims: Claims,
         audience: String?,
         now: Int64,
-        revocations: RevocationSet?
+        revocations: RevocationSet? = nil
     ) -> VerificationReason {
         guard claims.issuer == issuer else { return .wrongIssuer }
         let (earliest, earliestOverflow) = now.subtractingReportingOverflow(leeway)

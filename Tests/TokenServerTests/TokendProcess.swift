@@ -30,12 +30,13 @@ final class TokendProcess {
     }
 
     /// Starts `tokend` on `dataDirectory` and waits for its `tokend listening on` line.
-    init(dataDirectory: String, callersFile: String, extraArguments: [String] = []) throws {
+    /// - Parameter listenPort: the loopback port to listen on (0: a free one).
+    init(dataDirectory: String, callersFile: String, listenPort: Int = 0, extraArguments: [String] = []) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
         process.arguments =
             [
-                "--listen", "127.0.0.1:0", "--data-dir", dataDirectory, "--callers", callersFile,
+                "--listen", "127.0.0.1:\(listenPort)", "--data-dir", dataDirectory, "--callers", callersFile,
                 "--issuer", "https://tokens.test", "--log-level", "warning",
             ] + extraArguments
         output = Pipe()

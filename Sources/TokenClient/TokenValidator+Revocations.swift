@@ -1,0 +1,115 @@
+import TokenWire
+
+extension TokenValidator {
+    /// Follows WatchRevocations: a snapshot first, then live batches; after a lost stream it
+    /// reconnects (the RPC client tries every endpoint) with backoff and jitter, resuming after the
+    /// last applied `seq`.
+    func followRevocations() async {
+        var failures = 0
+        while !Task.isCancelled {
+            let since = storage.withLock { state in
+                state.counters.streamsOpened += 1
+                return state.mirror.resumeSeq
+            }
+            do {
+                for try await batch in service.watchRevocations(WatchRevocationsRequest(sinceSeq: since)) {
+                    failures = 0
+                    apply(batch)
+                }
+                logger.info("revocation stream ended by the service")
+            } catch {
+                if !Task.isCancelled {
+                    logger.info("revocation stream lost", metadata: ["error": "\(error)"])
+                }
+            }
+            storage.withLock { $0.mirror.streamEnded() }
+            failures += 1
+            let delay = Backoff.delay(
+                after: failures,
+                initial: configuration.initialReconnectDelay,
+                maximum: configuration.maximumReconnectDelay
+            )
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Applies one batch and wakes the waiters it satisfies.
+    func apply(_ batch: RevocationBatch) {
+        let now = ContinuousClock.now
+        let (satisfied, becameFresh) = storage.withLock { state in
+            state.mirror.apply(batch, at: now)
+            let fresh = state.mirror.isFresh(at: now, staleAfter: configuration.staleAfter)
+            let becameFresh = fresh && !state.wasFresh
+            if becameFresh {
+                state.wasFresh = true
+                state.failOpenLogged = false
+            }
+            return (state.takeSatisfiedWaiters(now: now, staleAfter: configuration.staleAfter), becameFresh)
+        }
+        if becameFresh {
+            logger.info("revocation mirror is current", metadata: ["seq": "\(batch.headSeq)"])
+        }
+        satisfied.forEach { $0.continuation.resume() }
+    }
+
+    /// Notices the moment the mirror turns stale (no batch within `staleAfter`): logs it once and
+    /// wakes the waiters it satisfies.
+    func watchStaleness() async {
+        let staleAfter = configuration.staleAfter
+        while !Task.isCancelled {
+            let now = ContinuousClock.now
+            let (wakeAt, becameStale, satisfied) = storage.withLock { state in
+                let fresh = state.mirror.isFresh(at: now, staleAfter: staleAfter)
+                let becameStale = state.wasFresh && !fresh
+                if becameStale {
+                    state.wasFresh = false
+                }
+                // Fresh until `staleAfter` past the last batch; check again just after that.
+                let deadline = fresh ? (state.mirror.lastBatchAt ?? now) + staleAfter : now + staleAfter
+                return (
+                    deadline + .milliseconds(1),
+                    becameStale,
+                    becameStale ? state.takeSatisfiedWaiters(now: now, staleAfter: staleAfter) : []
+                )
+            }
+            if becameStale {
+                logger.warning(
+                    "revocation mirror is stale: verifications fall back to the service",
+                    metadata: ["policy": "\(configuration.policy)"]
+                )
+            }
+            satisfied.forEach { $0.continuation.resume() }
+            do {
+                try await Task.sleep(until: wakeAt)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Drops expired revocations and cache entries, and publishes the state as metrics.
+    func maintainPeriodically() async {
+        var lastPrune = ContinuousClock.now
+        while !Task.isCancelled {
+            let now = ContinuousClock.now
+            if now - lastPrune >= configuration.pruneInterval {
+                lastPrune = now
+                let earliest = clock.now() - configuration.leeway
+                storage.withLock { state in
+                    state.mirror.prune(now: earliest)
+                    state.cache.removeExpired(before: earliest)
+                }
+            }
+            metrics.publish(storage.withLock { $0.snapshot(now: now, staleAfter: configuration.staleAfter) })
+            do {
+                try await Task.sleep(for: configuration.metricsInterval)
+            } catch {
+                return
+            }
+        }
+    }
+}

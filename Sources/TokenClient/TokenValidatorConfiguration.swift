@@ -1,0 +1,51 @@
+import TokenRPC
+
+/// Where a `TokenValidator` finds the service, what it accepts, and how it behaves when it cannot know.
+public struct TokenValidatorConfiguration: Sendable {
+    /// The service's RPC endpoints, tried in order (failover on connection loss).
+    public var endpoints: [RPCEndpoint]
+    /// An API key with the `validate` role (WatchRevocations and the Validate fallback need it).
+    public var credential: String
+    /// The `iss` every token must carry.
+    public var issuer: String
+    /// The audience every token must carry unless a call names another; nil: not checked.
+    public var audience: String?
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+    public var leeway: Int64 = 30
+    /// How long without a batch from WatchRevocations (heartbeats arrive every second) before the
+    /// mirror counts as stale.
+    public var staleAfter: Duration = .seconds(5)
+    /// What to do while stale when the service cannot answer either.
+    public var policy: StalenessPolicy = .failClosed
+    /// Verified tokens kept, keyed by their exact bytes.
+    public var cacheCapacity: Int = 10_000
+    /// The least time between two key fetches caused by unknown `kid`s: a flood of forged `kid`s
+    /// costs the service at most one GetKeys per cooldown.
+    public var unknownKeyCooldown: Duration = .seconds(1)
+    /// The timeout of a fallback Validate call and of a key fetch.
+    public var fallbackTimeout: Duration = .seconds(1)
+    /// The first wait before reconnecting the revocation stream; it doubles (with jitter) per failed
+    /// attempt up to `maximumReconnectDelay`.
+    public var initialReconnectDelay: Duration = .milliseconds(50)
+    /// The longest wait between two reconnection attempts of the revocation stream.
+    public var maximumReconnectDelay: Duration = .seconds(5)
+    /// How often expired revocations and cache entries are dropped.
+    public var pruneInterval: Duration = .seconds(60)
+    /// How often the state is published through swift-metrics.
+    public var metricsInterval: Duration = .seconds(1)
+    /// The prefix of the metrics' labels.
+    public var metricsPrefix: String = "token_validator"
+    /// The RPC client's limits and timeouts.
+    public var rpc: RPCClientConfiguration = .init()
+
+    /// Creates a configuration with the defaults above.
+    /// - Parameters:
+    ///   - endpoints: the service's RPC endpoints, in order of preference.
+    ///   - credential: an API key with the `validate` role.
+    ///   - issuer: the service's issuer.
+    public init(endpoints: [RPCEndpoint], credential: String, issuer: String) {
+        self.endpoints = endpoints
+        self.credential = credential
+        self.issuer = issuer
+    }
+}
