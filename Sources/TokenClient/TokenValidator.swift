@@ -194,6 +194,11 @@ public final class TokenValidator: Service, Sendable {
             keys = storage.withLock { $0.keys }
         }
         guard let loadedKeys = keys else {
+            // Without keys only what needs none can be judged: a token that is not even well formed.
+            let reason = verifier.verify(token, keys: KeySet(), audience: audience, now: now).reason
+            if reason != .unknownKey {
+                return (TokenValidation(outcome: .invalid(reason), claims: nil, source: .local), false)
+            }
             storage.withLock { $0.counters.unknownRefusals += 1 }
             return (TokenValidation(outcome: .unknown, claims: nil, source: .policy), false)
         }

@@ -122,6 +122,41 @@ import TokenWire
         }
     }
 
+    @Test func withoutKeysOnlyMalformedTokensAreJudged() async throws {
+        // Nothing listens on port 1 of the loopback address: the keys can never be fetched.
+        var configuration = ValidatorHarness.configuration(port: 1)
+        configuration.fallbackTimeout = .milliseconds(200)
+        let validator = TokenValidator(configuration: configuration)
+        #expect(await validator.verify("garbage").outcome == .invalid(.malformed))
+        let header = Base64URL.encode(Array(#"{"alg":"EdDSA","typ":"at+jwt","kid":"k1"}"#.utf8))
+        let payload = Base64URL.encode(Array(#"{"sub":"alice"}"#.utf8))
+        let signature = Base64URL.encode([UInt8](repeating: 7, count: 64))
+        let unknown = await validator.verify("\(header).\(payload).\(signature)")
+        #expect(unknown.outcome == .unknown)
+        #expect(unknown.reasonName == "revocation_state_unknown")
+        #expect(!validator.state.keysLoaded)
+        #expect(validator.state.unknownRefusals == 1)
+    }
+
+    @Test func clientsFailOverToTheNextEndpoint() async throws {
+        try await TestServer.with(configure: Self.fastHeartbeats) { server in
+            // Nothing listens on port 1 of the loopback address: every connection there is refused.
+            let endpoints = [RPCEndpoint(host: "127.0.0.1", port: 1), RPCEndpoint(host: "127.0.0.1", port: server.port)]
+            let admin = TokenServiceClient(endpoints: endpoints, credential: "admin")
+            let login = try await admin.issue(IssueRequest(subject: "alice", withRefreshToken: true))
+            var configuration = ValidatorHarness.configuration(port: server.port)
+            configuration.endpoints = endpoints
+            try await ValidatorHarness.run(configuration, clock: server.clock) { validator in
+                #expect(await validator.verify(login.accessToken).outcome == .valid)
+                let seq = try await admin.logout(refreshToken: login.refreshToken)
+                try await validator.waitUntilApplied(seq: seq)
+                #expect(await validator.verify(login.accessToken).outcome == .invalid(.revoked))
+                #expect(try await admin.sessions(of: "alice").isEmpty)
+            }
+            await admin.close()
+        }
+    }
+
     @Test func keyRotationUnderLoadCausesNoUnknownKey() async throws {
         try await TestServer.with(configure: Self.fastHeartbeats) { server in
             let configuration = ValidatorHarness.configuration(port: server.port)
