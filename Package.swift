@@ -211,6 +211,12 @@ let package = Package(
             dependencies: ["tokenbench"],
             swiftSettings: swiftSettings
         ),
+        // tokenctl end to end: the built tokend and tokenctl binaries as subprocesses.
+        .testTarget(
+            name: "TokenctlTests",
+            dependencies: ["TokenCore", "TokenTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TokenServerTests",
             dependencies: [

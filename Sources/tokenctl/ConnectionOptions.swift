@@ -17,17 +17,27 @@ struct ConnectionOptions: ParsableArguments {
     /// The longest key file read.
     private static let maxKeyFileBytes = 4_096
 
+    /// Rejects a bad --server or --timeout and an unreadable --key-file as usage errors, before any call.
+    func validate() throws {
+        _ = try endpoint(environment: ProcessInfo.processInfo.environment)
+        if let keyFile {
+            _ = try Self.readKey(at: keyFile)
+        }
+        guard timeout > 0 else {
+            throw ValidationError("--timeout must be a positive number of seconds")
+        }
+    }
+
     /// Runs `body` with a client connected to the service, closing it afterwards.
+    /// - Parameter body: the calls to make.
+    /// - Returns: what `body` returns.
+    /// - Throws: `ValidationError` for bad options, else what `body` throws (`RPCError` from the service).
     func withClient<T>(_ body: (TokenServiceClient) async throws -> T) async throws -> T {
         let environment = ProcessInfo.processInfo.environment
-        let address = server ?? environment["TOKEND_ADDR"] ?? "127.0.0.1:7070"
-        let endpoint: RPCEndpoint
-        do {
-            endpoint = try RPCEndpoint(parsing: address)
-        } catch {
-            throw ValidationError("--server must be HOST:PORT")
-        }
-        let rpc = RPCClient(endpoints: [endpoint], credential: try credential(environment: environment))
+        let rpc = RPCClient(
+            endpoints: [try endpoint(environment: environment)],
+            credential: try credential(environment: environment)
+        )
         do {
             let result = try await body(TokenServiceClient(wrapping: rpc))
             await rpc.close()
@@ -39,6 +49,15 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     var callTimeout: Duration { .seconds(timeout) }
+
+    private func endpoint(environment: [String: String]) throws -> RPCEndpoint {
+        let address = server ?? environment["TOKEND_ADDR"] ?? "127.0.0.1:7070"
+        do {
+            return try RPCEndpoint(parsing: address)
+        } catch {
+            throw ValidationError("--server must be HOST:PORT, not \(address)")
+        }
+    }
 
     private func credential(environment: [String: String]) throws -> String {
         if let keyFile {

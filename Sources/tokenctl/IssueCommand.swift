@@ -3,9 +3,18 @@ import TokenWire
 
 /// `tokenctl issue`: mints a token for a subject.
 struct IssueCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "issue", abstract: "Issue an access token for a subject.")
+    static let configuration = CommandConfiguration(
+        commandName: "issue",
+        abstract: "Issue an access token for a subject.",
+        discussion: """
+            JSON: {"access_token", "token_id", "session_id", "key_id", "expires_at", "refresh_token", \
+            "refresh_expires_at"} (the refresh fields empty and 0 without --refresh).
+            """
+    )
 
     @OptionGroup var connection: ConnectionOptions
+
+    @OptionGroup var output: OutputOptions
 
     @Argument(help: "The subject (sub).")
     var subject: String
@@ -28,14 +37,12 @@ struct IssueCommand: AsyncParsableCommand {
     @Flag(name: .customLong("refresh"), help: "Also issue a refresh token.")
     var withRefreshToken = false
 
+    func validate() throws {
+        _ = try metadataPairs()
+    }
+
     func run() async throws {
-        var pairs: [String: String] = [:]
-        for entry in metadata {
-            guard let equals = entry.firstIndex(of: "=") else {
-                throw ValidationError("--meta takes KEY=VALUE")
-            }
-            pairs[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
-        }
+        let pairs = try metadataPairs()
         let request = IssueRequest(
             subject: subject,
             audience: audience,
@@ -46,6 +53,17 @@ struct IssueCommand: AsyncParsableCommand {
             metadata: pairs
         )
         let response = try await connection.withClient { try await $0.issue(request, timeout: connection.callTimeout) }
-        Output.printIssued(response)
+        try Output.printIssued(response, json: output.json)
+    }
+
+    private func metadataPairs() throws -> [String: String] {
+        var pairs: [String: String] = [:]
+        for entry in metadata {
+            guard let equals = entry.firstIndex(of: "=") else {
+                throw ValidationError("--meta takes KEY=VALUE")
+            }
+            pairs[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        return pairs
     }
 }

@@ -5,10 +5,13 @@ import TokenWire
 struct LogoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logout",
-        abstract: "Force a logout: revoke every session and token of a subject (admin)."
+        abstract: "Force a logout: revoke every session and token of a subject (admin).",
+        discussion: "JSON: {\"seq\", \"sessions_revoked\"}."
     )
 
     @OptionGroup var connection: ConnectionOptions
+
+    @OptionGroup var output: OutputOptions
 
     @Argument(help: "The subject.")
     var subject: String
@@ -17,6 +20,7 @@ struct LogoutCommand: AsyncParsableCommand {
     var reason: String = "forced logout"
 
     func run() async throws {
-        try await Output.revoke(RevokeRequest(target: .subject(subject), reason: reason), connection: connection)
+        let request = RevokeRequest(target: .subject(subject), reason: reason)
+        try await Output.revoke(request, connection: connection, json: output.json)
     }
 }

@@ -5,21 +5,24 @@ import TokenWire
 struct RevokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revoke",
-        abstract: "Revoke an access or refresh token, a token id, a session, or every session of a subject."
+        abstract: "Revoke an access or refresh token, a token id, a session, or every session of a subject.",
+        discussion: "JSON: {\"seq\", \"sessions_revoked\"}."
     )
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "An access token (revokes it) or a refresh token (revokes its session).")
+    @OptionGroup var output: OutputOptions
+
+    @Option(parsing: .unconditional, help: "An access token (revokes it) or a refresh token (revokes its session).")
     var token: String?
 
-    @Option(help: "An access token's id (jti).")
+    @Option(parsing: .unconditional, help: "An access token's id (jti).")
     var tokenId: String?
 
-    @Option(help: "A session id (sid).")
+    @Option(parsing: .unconditional, help: "A session id (sid).")
     var session: String?
 
-    @Option(help: "A subject: every session and token of it (admin).")
+    @Option(parsing: .unconditional, help: "A subject: every session and token of it (admin).")
     var subject: String?
 
     @Option(help: "Why (kept in the audit log).")
@@ -44,6 +47,7 @@ struct RevokeCommand: AsyncParsableCommand {
         } else {
             throw ValidationError("give exactly one of --token, --token-id, --session, --subject")
         }
-        try await Output.revoke(RevokeRequest(target: target, reason: reason), connection: connection)
+        let request = RevokeRequest(target: target, reason: reason)
+        try await Output.revoke(request, connection: connection, json: output.json)
     }
 }

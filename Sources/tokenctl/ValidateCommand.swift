@@ -1,14 +1,21 @@
 import ArgumentParser
+import Foundation
 import TokenWire
 
 /// `tokenctl validate`: asks the service whether a token is valid.
 struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Validate an access token with the service (exit 1 when invalid)."
+        abstract: "Validate an access token with the service (exit 1 when invalid).",
+        discussion: """
+            JSON: {"valid", "reason" (REASON_UNSPECIFIED when valid, else e.g. REVOKED), "claims" \
+            (null unless the signature is good)}.
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions
+
+    @OptionGroup var output: OutputOptions
 
     @Argument(help: "The access token.")
     var token: String
@@ -20,15 +27,23 @@ struct ValidateCommand: AsyncParsableCommand {
         let response = try await connection.withClient {
             try await $0.validate(ValidateRequest(token: token, audience: audience), timeout: connection.callTimeout)
         }
-        Output.field("valid", response.valid ? "true" : "false")
-        if !response.valid {
-            Output.field("reason", "\(response.reason)")
+        if output.json {
+            try Output.printJSON([
+                "valid": response.valid,
+                "reason": Output.name(response.reason),
+                "claims": response.claims.map(Output.object) ?? NSNull(),
+            ])
+        } else {
+            Output.field("valid", response.valid ? "true" : "false")
+            if !response.valid {
+                Output.field("reason", "\(response.reason)")
+            }
+            if let claims = response.claims {
+                Output.printClaims(claims)
+            }
         }
-        if let claims = response.claims {
-            Output.printClaims(claims)
-        }
         if !response.valid {
-            throw ExitCode(1)
+            throw ExitCode(ExitStatus.invalid)
         }
     }
 }

@@ -2,36 +2,73 @@ import ArgumentParser
 import Foundation
 import TokenWire
 
-/// `tokenctl watch`: follows the revocation stream.
+/// `tokenctl watch`: follows the revocation stream, with how far behind and how fresh the watcher is.
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Print revocations as they happen (a snapshot first, unless --since is given)."
+        abstract: "Print revocations as they happen (a snapshot first, unless --since is given).",
+        discussion: """
+            Each line shows the batch's head_seq, the seq applied so far, the lag in events (head_seq - \
+            applied seq) and the milliseconds since the previous batch; a batch after a gap longer than \
+            --stale-after is marked stale, and while no batch arrives a `stale` line is printed every \
+            --stale-after seconds.
+
+            JSON: one object per line, {"type": "event" | "snapshot" | "heartbeat" | "stale", "seq", \
+            "kind", "value", "revoked_at", "expires_at", "head_seq", "applied_seq", "lag_events", \
+            "since_last_batch_ms", "stale"}; the event fields are null on heartbeat and stale lines.
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions
 
+    @OptionGroup var output: OutputOptions
+
     @Option(help: "Resume after this sequence number.")
     var since: UInt64 = 0
 
-    @Flag(help: "Also print heartbeats.")
+    @Flag(help: "Also print heartbeats (batches without events).")
     var heartbeats = false
 
+    @Option(help: "Seconds without a batch after which the stream counts as stale.")
+    var staleAfter: Double = 5
+
+    @Option(help: "Exit after N lines of events, snapshot entries and shown heartbeats (stale lines do not count).")
+    var count: Int?
+
+    func validate() throws {
+        guard staleAfter > 0, staleAfter.isFinite else {
+            throw ValidationError("--stale-after must be a positive number of seconds")
+        }
+        if let count, count <= 0 {
+            throw ValidationError("--count must be positive")
+        }
+    }
+
     func run() async throws {
+        let monitor = WatchMonitor(
+            json: output.json,
+            showHeartbeats: heartbeats,
+            staleAfter: .milliseconds(Int64((staleAfter * 1_000).rounded(.up))),
+            limit: count
+        )
+        let request = WatchRevocationsRequest(sinceSeq: since)
         try await connection.withClient { client in
-            for try await batch in client.watchRevocations(WatchRevocationsRequest(sinceSeq: since)) {
-                for event in batch.events {
-                    let label = batch.snapshot ? "snapshot" : "revoked"
-                    print(
-                        "\(label) seq=\(event.seq) kind=\(event.kind) value=\(event.value)"
-                            + " revoked_at=\(Output.time(event.revokedAt)) expires_at=\(Output.time(event.expiresAt))"
-                    )
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await batch in client.watchRevocations(request) {
+                        if try await monitor.receive(batch) {
+                            return
+                        }
+                    }
                 }
-                if batch.events.isEmpty, heartbeats || batch.snapshot {
-                    print("\(batch.snapshot ? "snapshot" : "heartbeat") head_seq=\(batch.headSeq)")
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: await monitor.reportStaleness())
+                    }
                 }
-                // Each batch is visible at once, also when the output is a pipe.
-                fflush(nil)
+                // The stream ends the watch (its end, its error or --count); the staleness loop never does.
+                try await group.next()
+                group.cancelAll()
             }
         }
     }

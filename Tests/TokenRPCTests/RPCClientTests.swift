@@ -4,6 +4,7 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 import TokenRPC
+import TokenTestSupport
 import TokenWire
 
 /// A real `RPCClient` against a real `RPCServer` over loopback.

@@ -9,12 +9,15 @@ import Darwin
 /// A loopback port that refuses connections while this value holds it: a socket bound to it
 /// without listening. Unlike the port of a stopped server, no test running alongside can start
 /// listening on it meanwhile.
-final class RefusingPort: Sendable {
-    let port: Int
+public final class RefusingPort: Sendable {
+    /// The port held.
+    public let port: Int
     private let descriptor: Mutex<Int32?>
 
     /// Holds `port`, or a free port when 0.
-    init(port: Int = 0) throws {
+    /// - Parameter port: the port to hold, 0 for any free one.
+    /// - Throws: `RefusingPortError` when no socket can be bound to it.
+    public init(port: Int = 0) throws {
         #if canImport(Glibc)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -42,7 +45,7 @@ final class RefusingPort: Sendable {
     }
 
     /// Lets the port go: from now on anyone may listen on it.
-    func release() {
+    public func release() {
         if let descriptor = descriptor.withLock({ $0.take() }) {
             close(descriptor)
         }
@@ -53,4 +56,5 @@ final class RefusingPort: Sendable {
     }
 }
 
-struct RefusingPortError: Error {}
+/// No socket could be bound to the port asked for.
+public struct RefusingPortError: Error {}
