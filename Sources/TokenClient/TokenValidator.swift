@@ -276,22 +276,3 @@ public final class TokenValidator: Service, Sendable {
         }
     }
 }
-
-extension VerificationReason {
-    /// The reason of a wire `Reason`; nil for `REASON_UNSPECIFIED` (valid) and numbers this
-    /// version does not know.
-    init?(_ reason: Reason) {
-        switch reason {
-        case .malformed: self = .malformed
-        case .badSignature: self = .badSignature
-        case .unknownKey: self = .unknownKey
-        case .unsupportedAlgorithm: self = .unsupportedAlgorithm
-        case .expired: self = .expired
-        case .notYetValid: self = .notYetValid
-        case .wrongAudience: self = .wrongAudience
-        case .wrongIssuer: self = .wrongIssuer
-        case .revoked: self = .revoked
-        default: return nil
-        }
-    }
-}

@@ -28,39 +28,3 @@ extension ValidateResponse {
         self.init(valid: result.isValid, reason: Reason(result.reason), claims: result.claims.map(WireClaims.init))
     }
 }
-
-extension WireClaims {
-    /// The wire form of a token's claims.
-    init(_ claims: Claims) {
-        self.init(
-            subject: claims.subject,
-            issuer: claims.issuer,
-            audience: claims.audience,
-            scopes: claims.scopes,
-            tokenID: claims.tokenID,
-            sessionID: claims.sessionID,
-            issuedAt: claims.issuedAt,
-            expiresAt: claims.expiresAt,
-            notBefore: claims.notBefore,
-            extraClaimsJSON: claims.extraClaimsJSON
-        )
-    }
-}
-
-extension Reason {
-    /// The wire reason of a verification outcome.
-    init(_ reason: VerificationReason) {
-        switch reason {
-        case .valid: self = .unspecified
-        case .malformed: self = .malformed
-        case .badSignature: self = .badSignature
-        case .unknownKey: self = .unknownKey
-        case .unsupportedAlgorithm: self = .unsupportedAlgorithm
-        case .expired: self = .expired
-        case .notYetValid: self = .notYetValid
-        case .wrongAudience: self = .wrongAudience
-        case .wrongIssuer: self = .wrongIssuer
-        case .revoked: self = .revoked
-        }
-    }
-}

@@ -50,7 +50,8 @@ struct ConnectionOptions: ParsableArguments {
 
     var callTimeout: Duration { .seconds(timeout) }
 
-    private func endpoint(environment: [String: String]) throws -> RPCEndpoint {
+    /// The service's endpoint: `--server`, else `$TOKEND_ADDR`, else 127.0.0.1:7070.
+    func endpoint(environment: [String: String]) throws -> RPCEndpoint {
         let address = server ?? environment["TOKEND_ADDR"] ?? "127.0.0.1:7070"
         do {
             return try RPCEndpoint(parsing: address)
@@ -59,7 +60,8 @@ struct ConnectionOptions: ParsableArguments {
         }
     }
 
-    private func credential(environment: [String: String]) throws -> String {
+    /// The API key: `--key-file`, else `$TOKEND_KEY`, else `.tokend/admin.key` when present.
+    func credential(environment: [String: String]) throws -> String {
         if let keyFile {
             return try Self.readKey(at: keyFile)
         }

@@ -33,8 +33,8 @@ struct CommandLineRun {
         let name = UUID().uuidString
         let output = URL(fileURLWithPath: directory).appendingPathComponent("\(name).out")
         let errors = URL(fileURLWithPath: directory).appendingPathComponent("\(name).err")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()

@@ -102,6 +102,31 @@ final class TokenctlCommandTests {
         #expect((object["claims"] as? [String: Any])?["subject"] as? String == "bob")
     }
 
+    @Test func validateLocallyThroughTheKeysAndTheMirror() throws {
+        let issued = try issue("carol")
+        let token = try #require(issued["access_token"] as? String)
+        let local = ["validate", token, "--local", "--issuer", "https://tokens.test"]
+
+        let text = try server.tokenctl(as: "gateway", local)
+        #expect(text.status == 0, "\(text.standardError)")
+        #expect(text.lines.contains("valid: true"))
+        #expect(text.lines.contains("verified_by: local"))
+        #expect(text.lines.contains("subject: carol"))
+
+        _ = try revoke(tokenID: try #require(issued["token_id"] as? String))
+        let json = try server.tokenctl(as: "gateway", local + ["--json"])
+        #expect(json.status == 1)
+        let object = try json.jsonObject()
+        #expect(object["valid"] as? Bool == false)
+        #expect(object["reason"] as? String == "REVOKED")
+        #expect(object["verified_by"] as? String == "local")
+
+        // Another issuer: the local check refuses the token as the service would.
+        let wrongIssuer = try server.tokenctl(as: "gateway", ["validate", token, "--local", "--issuer", "https://other"])
+        #expect(wrongIssuer.status == 1)
+        #expect(wrongIssuer.lines.contains("reason: wrong_issuer"))
+    }
+
     @Test func validateGarbageExitsOne() throws {
         let text = try server.tokenctl(as: "gateway", ["validate", "not-a-token"])
         #expect(text.status == 1)
