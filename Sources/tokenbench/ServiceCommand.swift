@@ -84,24 +84,9 @@ struct ServiceCommand: AsyncParsableCommand {
         logger.logLevel = .error
         var configuration = TokenServiceConfiguration(issuer: "https://bench.example")
         configuration.algorithm = algorithm
-        let store = try await EmbeddedTokenStore(directory: directory, logger: logger)
-        let service = try await TokenService(configuration: configuration, store: store, logger: logger)
-        var rpcConfiguration = RPCServerConfiguration()
-        rpcConfiguration.port = 0
-        let callers = CallerRegistry(entries: [CallerEntry(name: "bench", keySHA256: SHA256.hash(Array("bench".utf8)), roles: [.admin])])
-        let server = RPCServer(configuration: rpcConfiguration, methods: service.methods, callers: callers, logger: logger)
-        // As in tokend: shutting down stops the server first, which lets calls in flight finish,
-        // then the service, which closes the store.
-        let services = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: service), .init(service: server)],
-                gracefulShutdownSignals: [],
-                logger: logger
-            )
-        )
-        let servicesTask = Task { try await services.run() }
-        defer { servicesTask.cancel() }
-        let port = try await server.listeningAddress().port
+        let bench = try await BenchService.start(configuration: configuration, directory: directory, logger: logger)
+        defer { bench.cancel() }
+        let port = bench.port
         // The load runs on an event loop of its own, as a client process would; its CPU time still
         // comes out of the same cores.
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -213,8 +198,7 @@ struct ServiceCommand: AsyncParsableCommand {
         }
         try await clientGroup.shutdownGracefully()
         // Stop before the process exits and the temporary directory goes.
-        await services.triggerGracefulShutdown()
-        try await servicesTask.value
+        try await bench.stop()
     }
 
     /// Calls per second with `perClient` callers on each client looping over `call` for `duration`.

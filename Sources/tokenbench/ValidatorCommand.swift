@@ -57,25 +57,13 @@ struct ValidatorCommand: AsyncParsableCommand {
 
         var logger = Logger(label: "tokenbench")
         logger.logLevel = .error
-        let service = try await TokenService(
+        let bench = try await BenchService.start(
             configuration: TokenServiceConfiguration(issuer: "https://bench.example"),
-            store: try await EmbeddedTokenStore(directory: temporary, logger: logger),
+            directory: temporary,
             logger: logger
         )
-        var rpcConfiguration = RPCServerConfiguration()
-        rpcConfiguration.port = 0
-        let callers = CallerRegistry(entries: [CallerEntry(name: "bench", keySHA256: SHA256.hash(Array("bench".utf8)), roles: [.admin])])
-        let server = RPCServer(configuration: rpcConfiguration, methods: service.methods, callers: callers, logger: logger)
-        let services = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: service), .init(service: server)],
-                gracefulShutdownSignals: [],
-                logger: logger
-            )
-        )
-        let servicesTask = Task { try await services.run() }
-        defer { servicesTask.cancel() }
-        let endpoint = RPCEndpoint(host: "127.0.0.1", port: try await server.listeningAddress().port)
+        defer { bench.cancel() }
+        let endpoint = RPCEndpoint(host: "127.0.0.1", port: bench.port)
         let client = TokenServiceClient(endpoints: [endpoint], credential: "bench")
         var configuration = TokenValidatorConfiguration(endpoints: [endpoint], credential: "bench", issuer: "https://bench.example")
         configuration.audience = "api"
@@ -118,8 +106,7 @@ struct ValidatorCommand: AsyncParsableCommand {
         validatorTask.cancel()
         _ = await validatorTask.result
         await client.close()
-        await services.triggerGracefulShutdown()
-        try await servicesTask.value
+        try await bench.stop()
     }
 
     private struct Sample {

@@ -1,0 +1,58 @@
+import Logging
+import ServiceLifecycle
+import TokenCore
+import TokenRPC
+import TokenServer
+import TokenStore
+
+/// A token service and its RPC server in this process, on an embedded store, with one caller,
+/// `bench` (API key "bench"), holding the admin role.
+struct BenchService {
+    /// The loopback port the server listens on.
+    let port: Int
+    private let services: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    /// Opens the store in `directory` and starts the service and the server on a free port.
+    static func start(
+        configuration: TokenServiceConfiguration,
+        directory: String,
+        logger: Logger
+    ) async throws -> BenchService {
+        let store = try await EmbeddedTokenStore(directory: directory, logger: logger)
+        let service = try await TokenService(configuration: configuration, store: store, logger: logger)
+        var rpcConfiguration = RPCServerConfiguration()
+        rpcConfiguration.port = 0
+        let callers = CallerRegistry(
+            entries: [CallerEntry(name: "bench", keySHA256: SHA256.hash(Array("bench".utf8)), roles: [.admin])]
+        )
+        let server = RPCServer(configuration: rpcConfiguration, methods: service.methods, callers: callers, logger: logger)
+        // As in tokend: shutting down stops the server first, which lets calls in flight finish,
+        // then the service, which closes the store.
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service), .init(service: server)],
+                gracefulShutdownSignals: [],
+                logger: logger
+            )
+        )
+        let task = Task { try await services.run() }
+        do {
+            return BenchService(port: try await server.listeningAddress().port, services: services, task: task)
+        } catch {
+            task.cancel()
+            throw error
+        }
+    }
+
+    /// Shuts the server and the service down gracefully and waits for them.
+    func stop() async throws {
+        await services.triggerGracefulShutdown()
+        try await task.value
+    }
+
+    /// Cancels them without waiting (for a run that ends with an error).
+    func cancel() {
+        task.cancel()
+    }
+}
