@@ -209,6 +209,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TokenClientTests",
+            dependencies: ["TokenClient", "TokenCore", "TokenWire"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TokenBenchTests",
             dependencies: ["tokenbench"],
             swiftSettings: swiftSettings
