@@ -5,6 +5,7 @@ import TokenCore
 import TokenRPC
 import TokenServer
 import TokenStore
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -48,6 +49,15 @@ struct Tokend: AsyncParsableCommand {
     @Option(help: "Seconds between key rotations.")
     var rotateEvery: Int64 = 86_400
 
+    @Option(help: "TLS certificate chain of the RPC port, PEM (with --tls-key; reloaded on SIGHUP).")
+    var tlsCert: String?
+
+    @Option(help: "TLS private key of the RPC port, PEM (with --tls-cert; reloaded on SIGHUP).")
+    var tlsKey: String?
+
+    @Option(help: "CA certificates, PEM: clients must present a certificate one of them signed (mutual TLS).")
+    var tlsClientCa: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -64,6 +74,22 @@ struct Tokend: AsyncParsableCommand {
         guard !issuer.isEmpty else {
             throw ValidationError("--issuer must not be empty")
         }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        guard tlsClientCa == nil || tlsCert != nil else {
+            throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key")
+        }
+    }
+
+    /// The RPC port's TLS settings, nil without --tls-cert.
+    var tls: RPCServerTLSConfiguration? {
+        guard let tlsCert, let tlsKey else { return nil }
+        return RPCServerTLSConfiguration(
+            certificateChainFile: tlsCert,
+            privateKeyFile: tlsKey,
+            clientCAFile: tlsClientCa
+        )
     }
 
     func run() async throws {
@@ -99,12 +125,27 @@ struct Tokend: AsyncParsableCommand {
         var rpc = RPCServerConfiguration()
         rpc.host = endpoint.host
         rpc.port = endpoint.port
+        rpc.tls = tls
+        if rpc.tls == nil {
+            logger.warning(
+                "the RPC port is not encrypted: API keys and tokens cross the network in clear; use --tls-cert and --tls-key"
+            )
+        }
         let server = RPCServer(configuration: rpc, methods: tokenService.methods, callers: registry, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: tokenService), .init(service: server),
+        ]
+        services.append(.init(service: ReadinessAnnouncer(server: server)))
+        if rpc.tls != nil {
+            // Trapped before the ready line, so a SIGHUP right after it reloads instead of killing.
+            let hangups = await UnixSignalsSequence(trapping: .sighup)
+            services.append(.init(service: TLSReloader(server: server, hangups: hangups, logger: logger)))
+        }
 
         // Shut down in reverse order: the RPC server drains its calls before the service closes the store.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: tokenService), .init(service: server), .init(service: ReadinessAnnouncer(server: server))],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -122,5 +163,22 @@ struct ReadinessAnnouncer: Service {
         print("tokend listening on \(address.host):\(address.port)")
         fflush(nil)
         try? await gracefulShutdown()
+    }
+}
+
+/// Reloads the RPC port's TLS certificates and keys on SIGHUP; a failed reload keeps the old ones.
+struct TLSReloader: Service {
+    let server: RPCServer
+    let hangups: UnixSignalsSequence
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in hangups.cancelOnGracefulShutdown() {
+            do {
+                try await server.reloadTLS()
+            } catch {
+                logger.error("tls reload failed: keeping the previous certificates", metadata: ["error": "\(error)"])
+            }
+        }
     }
 }
