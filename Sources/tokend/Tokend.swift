@@ -58,6 +58,9 @@ struct Tokend: AsyncParsableCommand {
     @Option(help: "CA certificates, PEM: clients must present a certificate one of them signed (mutual TLS).")
     var tlsClientCa: String?
 
+    @Option(help: "HTTP port for the JWK Set, probes and metrics, HOST:PORT (default: off).")
+    var httpListen: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -107,6 +110,14 @@ struct Tokend: AsyncParsableCommand {
         } catch {
             throw ValidationError("--listen must be HOST:PORT: \(error)")
         }
+        var httpEndpoint: RPCEndpoint?
+        if let httpListen {
+            do {
+                httpEndpoint = try RPCEndpoint(parsing: httpListen)
+            } catch {
+                throw ValidationError("--http-listen must be HOST:PORT: \(error)")
+            }
+        }
         if let store {
             throw ValidationError("--store \(store): the Redis store is not available in this version; omit --store for the embedded store")
         }
@@ -135,7 +146,17 @@ struct Tokend: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: tokenService), .init(service: server),
         ]
-        services.append(.init(service: ReadinessAnnouncer(server: server)))
+        var httpServer: HTTPServer?
+        if let httpEndpoint {
+            var http = HTTPServerConfiguration()
+            http.host = httpEndpoint.host
+            http.port = httpEndpoint.port
+            let routes = tokenService.httpRoutes(readinessTimeout: http.readinessTimeout)
+            let httpServerInstance = HTTPServer(configuration: http, routes: routes, logger: logger)
+            services.append(.init(service: httpServerInstance))
+            httpServer = httpServerInstance
+        }
+        services.append(.init(service: ReadinessAnnouncer(server: server, httpServer: httpServer)))
         if rpc.tls != nil {
             // Trapped before the ready line, so a SIGHUP right after it reloads instead of killing.
             let hangups = await UnixSignalsSequence(trapping: .sighup)
@@ -154,13 +175,19 @@ struct Tokend: AsyncParsableCommand {
     }
 }
 
-/// Prints the one line external harnesses wait for once the server is bound.
+/// Prints the line external harnesses wait for once the server is bound, and a second one for the
+/// HTTP port when there is one.
 struct ReadinessAnnouncer: Service {
     let server: RPCServer
+    let httpServer: HTTPServer?
 
     func run() async throws {
         let address = try await server.listeningAddress()
         print("tokend listening on \(address.host):\(address.port)")
+        if let httpServer {
+            let httpAddress = try await httpServer.listeningAddress()
+            print("tokend http listening on \(httpAddress.host):\(httpAddress.port)")
+        }
         fflush(nil)
         try? await gracefulShutdown()
     }
