@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import Synchronization
 import TokenCore
 import TokenStore
@@ -68,6 +69,8 @@ final class RevocationHub: Sendable {
         var watchers: [UInt64: Watcher] = [:]
         var overflowed: Set<UInt64> = []
         var nextWatcherID: UInt64 = 1
+        /// When the oldest acknowledged event not yet handed to watchers was acknowledged.
+        var unpublishedSince: ContinuousClock.Instant?
     }
 
     private let store: any TokenStore
@@ -75,6 +78,8 @@ final class RevocationHub: Sendable {
     private let queueLimit: Int
     private let logger: Logger
     private let state: Mutex<State>
+    private let watchersConnected = Gauge(label: "token_watchers_connected")
+    private let fanOutLag = Metrics.Timer(label: "token_revocation_fanout_lag_seconds")
     private let wakeUps: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
@@ -109,6 +114,9 @@ final class RevocationHub: Sendable {
         state.withLock { state in
             state.revocations.apply(event)
             state.storedSeq = max(state.storedSeq, event.seq)
+            if state.unpublishedSince == nil {
+                state.unpublishedSince = .now
+            }
         }
         wake.yield()
     }
@@ -123,6 +131,7 @@ final class RevocationHub: Sendable {
             let id = state.nextWatcherID
             state.nextWatcherID += 1
             state.watchers[id] = Watcher(continuation: continuation, queuedEvents: queuedEvents)
+            watchersConnected.record(state.watchers.count)
             return id
         }
         return Subscription(id: id, items: items, queuedEvents: queuedEvents)
@@ -133,7 +142,9 @@ final class RevocationHub: Sendable {
     @discardableResult
     func unsubscribe(_ id: UInt64) -> Bool {
         let (watcher, overflowed) = state.withLock { state in
-            (state.watchers.removeValue(forKey: id), state.overflowed.remove(id) != nil)
+            let removed = (state.watchers.removeValue(forKey: id), state.overflowed.remove(id) != nil)
+            watchersConnected.record(state.watchers.count)
+            return removed
         }
         watcher?.continuation.finish()
         return overflowed
@@ -153,7 +164,10 @@ final class RevocationHub: Sendable {
             group.cancelAll()
         }
         let watchers = state.withLock { state in
-            defer { state.watchers.removeAll() }
+            defer {
+                state.watchers.removeAll()
+                watchersConnected.record(0)
+            }
             return Array(state.watchers.values)
         }
         for watcher in watchers {
@@ -200,6 +214,11 @@ final class RevocationHub: Sendable {
                 // reached the end of the log covered it (or it was purged, having expired).
                 if caughtUp {
                     state.publishedSeq = max(state.publishedSeq, acknowledged)
+                    if let since = state.unpublishedSince, state.publishedSeq >= state.storedSeq {
+                        state.unpublishedSince = nil
+                        let (seconds, attoseconds) = (ContinuousClock.now - since).components
+                        fanOutLag.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+                    }
                 }
                 return !events.isEmpty
             }
@@ -248,6 +267,9 @@ final class RevocationHub: Sendable {
                     state.watchers[id] = nil
                     cutOff.append(watcher)
                 }
+            }
+            if !cutOff.isEmpty {
+                watchersConnected.record(state.watchers.count)
             }
             return cutOff
         }

@@ -57,3 +57,19 @@ private final class OnceAnswer: Sendable {
         continuation.withLock { $0.take() }?.resume(returning: answer)
     }
 }
+
+extension TokenService {
+    /// Records the key ring's gauges: `token_signing_keys{state}` (how many keys are in each state)
+    /// and `token_signing_key_age_seconds{state}` (the oldest key of each state, since it began
+    /// signing or was published). Cheap: call it before each metrics export.
+    public func recordKeyMetrics() {
+        let now = clock.now()
+        let entries = keys.snapshot.ring.entries
+        for state in KeyRing.State.allCases {
+            let inState = entries.filter { $0.state == state }
+            Gauge(label: "token_signing_keys", dimensions: [("state", state.rawValue)]).record(inState.count)
+            let age = inState.map { max(0, now - $0.notBefore) }.max() ?? 0
+            Gauge(label: "token_signing_key_age_seconds", dimensions: [("state", state.rawValue)]).record(age)
+        }
+    }
+}

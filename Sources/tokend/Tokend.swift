@@ -1,5 +1,7 @@
 import ArgumentParser
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import TokenCore
 import TokenRPC
@@ -103,6 +105,17 @@ struct Tokend: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tokend")
+        // The one place metrics are bootstrapped; libraries only record.
+        let metricsRegistry = PrometheusCollectorRegistry()
+        var metricsFactory = PrometheusMetricsFactory(registry: metricsRegistry)
+        // Calls take microseconds to milliseconds; the default buckets start at 5 ms.
+        metricsFactory.defaultDurationHistogramBuckets = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        metricsFactory.valueHistogramBuckets["token_store_commit_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        MetricsSystem.bootstrap(metricsFactory)
 
         let endpoint: RPCEndpoint
         do {
@@ -151,7 +164,10 @@ struct Tokend: AsyncParsableCommand {
             var http = HTTPServerConfiguration()
             http.host = httpEndpoint.host
             http.port = httpEndpoint.port
-            let routes = tokenService.httpRoutes(readinessTimeout: http.readinessTimeout)
+            let routes = tokenService.httpRoutes(readinessTimeout: http.readinessTimeout) { [tokenService] in
+                tokenService.recordKeyMetrics()
+                return metricsRegistry.emitToString()
+            }
             let httpServerInstance = HTTPServer(configuration: http, routes: routes, logger: logger)
             services.append(.init(service: httpServerInstance))
             httpServer = httpServerInstance
