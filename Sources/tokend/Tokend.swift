@@ -66,12 +66,18 @@ struct Tokend: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Log format: text (one line of key=value per event) or json (one object per line).")
+    var logFormat: String = "text"
+
     func validate() throws {
         guard TokenAlgorithm(rawValue: algorithm) != nil else {
             throw ValidationError("--algorithm must be EdDSA or ES256")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard ["text", "json"].contains(logFormat) else {
+            throw ValidationError("--log-format must be text or json")
         }
         guard accessTtl > 0, refreshTtl > 0, refreshReuseGrace >= 0, rotateEvery > 0 else {
             throw ValidationError("lifetimes must be positive (the reuse grace may be 0)")
@@ -99,7 +105,11 @@ struct Tokend: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                return JSONLogHandler(logLevel: level, label: label)
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
