@@ -36,6 +36,13 @@ public struct RPCClientTLSConfiguration: Sendable, Hashable {
         self.serverName = serverName
     }
 
+    /// Reads the files and checks that they make a usable TLS configuration, as the client does
+    /// before its first connection.
+    /// - Throws: `RPCConfigurationError` naming the file that is unreadable or not what it should be.
+    public func checkFiles() throws(RPCConfigurationError) {
+        _ = try makeContext()
+    }
+
     /// Reads the files and makes the context of every connection.
     /// - Returns: the context.
     /// - Throws: `RPCConfigurationError` when a file cannot be read or does not hold what it should,

@@ -24,6 +24,13 @@ public struct RPCServerTLSConfiguration: Sendable, Hashable {
         self.clientCAFile = clientCAFile
     }
 
+    /// Reads the files and checks that they make a usable TLS configuration, as the server does when
+    /// it starts.
+    /// - Throws: `RPCConfigurationError` naming the file that is unreadable or not what it should be.
+    public func checkFiles() throws(RPCConfigurationError) {
+        _ = try makeContext()
+    }
+
     /// Reads the files and makes the context new connections use.
     /// - Returns: the context.
     /// - Throws: `RPCConfigurationError.invalidTLSFile` when a file cannot be read or does not hold

@@ -41,6 +41,11 @@ struct ConnectionOptions: ParsableArguments {
         guard (tlsCert == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
+        do {
+            try tls?.checkFiles()
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     /// TLS settings: on when any --tls option is given (without --tls-ca, the system's CAs are trusted).

@@ -141,6 +141,8 @@ struct Tokend: AsyncParsableCommand {
                 throw ValidationError("--http-listen must be HOST:PORT: \(error)")
             }
         }
+        // Unusable TLS files stop tokend before it opens the store.
+        try tls?.checkFiles()
         if let store {
             throw ValidationError("--store \(store): the Redis store is not available in this version; omit --store for the embedded store")
         }

@@ -42,6 +42,9 @@ import TokenTestSupport
         // A usage error, before any connection.
         let halfClient = try server.tokenctl(["health", "--tls-cert", client.certificateFile] + connection)
         #expect(halfClient.status == 2)
+        let missingCA = try server.tokenctl(["health", "--tls-ca", directory + "/missing.pem"] + connection)
+        #expect(missingCA.status == 2)
+        #expect(missingCA.standardError.contains("missing.pem"))
 
         // SIGHUP: the files now hold CA two's certificate, and new connections get it.
         for (source, target) in [(serverTwo.certificateFile, chain), (serverTwo.privateKeyFile, key)] {
@@ -60,6 +63,18 @@ import TokenTestSupport
         #expect(status == 0)
         // TLS configured: no warning about clear text.
         #expect(!log.contains("not encrypted"))
+    }
+
+    @Test func unusableTLSFilesStopTokendBeforeItListens() throws {
+        let directory = try TemporaryDirectory.make(prefix: "tokend-tls-bad")
+        let notPEM = directory + "/not.pem"
+        try Data("not a certificate".utf8).write(to: URL(fileURLWithPath: notPEM))
+        #expect(throws: CommandLineRunError.self) {
+            _ = try ConfiguredTokend(directory: directory, arguments: ["--tls-cert", notPEM, "--tls-key", notPEM])
+        }
+        // Nothing was opened: the store's directory does not exist.
+        #expect(!FileManager.default.fileExists(atPath: directory + "/data"))
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     @Test func withoutTLSTheServerWarnsOnceThatItsTrafficIsNotEncrypted() throws {
