@@ -42,7 +42,9 @@ import TokenTestSupport
         let third = try tokens(run(as: "issuer", ["issue", "log-subject", "--refresh", "--json"]))
         secrets += [first.access, first.refresh, second.access, second.refresh, third.access, third.refresh]
         _ = try run(as: "gateway", ["validate", second.access, "--audience", "api"])
-        _ = try run(as: "gateway", ["validate", "--local", "--issuer", "https://tokens.test", second.access])
+        // TokenValidator over mutual TLS: the keys and the revocation mirror come through it.
+        let local = try run(as: "gateway", ["validate", "--local", "--issuer", "https://tokens.test", second.access])
+        #expect(local.lines.contains("verified_by: local"), "\(local.standardOutput)")
         _ = try run(as: "gateway", ["revoke", "--token", second.access])
         _ = try run(as: "gateway", ["revoke", "--token", third.refresh])
         // Refreshing a revoked session's token is refused; so is validating a revoked token.
