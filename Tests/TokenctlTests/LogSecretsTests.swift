@@ -4,7 +4,8 @@ import TokenTestSupport
 
 /// The log of an end-to-end run over mutual TLS (issue, refresh, validate remotely and locally,
 /// revoke, sessions, key rotation, a wrong key, a TLS reload), at the most verbose level and in
-/// JSON: one object per line, and not one of the run's secrets in it.
+/// JSON: one object per line, and not one of the run's secrets in it, nor in any answer of the HTTP
+/// port (`tools/edges/no_secrets.py`).
 @Suite struct LogSecretsTests {
     @Test func theLogOfAnEndToEndRunHoldsNoSecret() throws {
         let directory = try TemporaryDirectory.make(prefix: "tokend-log")
@@ -63,8 +64,6 @@ import TokenTestSupport
         server.send(SIGHUP)
         try server.waitForLog("tls certificates reloaded", after: offset)
 
-        let (status, log) = server.stop()
-        #expect(status == 0)
 
         // The signatures of the tokens alone are secrets too.
         secrets += secrets.filter { $0.hasPrefix("ey") }.compactMap { $0.split(separator: ".").last.map(String.init) }
@@ -88,6 +87,21 @@ import TokenTestSupport
             )
         }
         #expect(!secrets.contains(""))
+
+        // No route of the HTTP port answers any of them.
+        let secretsFile = directory + "/secrets.txt"
+        try Data(secrets.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: secretsFile))
+        let httpPort = try #require(server.httpPort)
+        let routes = try PythonScript.run(
+            "tools/edges/no_secrets.py",
+            arguments: ["--http", "127.0.0.1:\(httpPort)", "--secrets", secretsFile]
+        )
+        #expect(routes.status == 0, "no_secrets.py: \(routes.output)")
+        #expect(routes.output.contains(#""/.well-known/jwks.json": 200"#), "\(routes.output)")
+        try FileManager.default.removeItem(atPath: secretsFile)
+
+        let (status, log) = server.stop()
+        #expect(status == 0)
 
         let lines = log.split(separator: "\n")
         // A busy log: every call of the run is in it.
