@@ -330,10 +330,12 @@ public final class RPCClient: Sendable {
         let calls = RPCClientCalls()
         let logger = self.logger
         let maxFrameBytes = configuration.maxFrameBytes
-        var tls: (context: NIOSSLContext, serverName: String?)?
-        if let tlsContext, let configuration = configuration.tls {
-            tls = (try tlsContext.get(), configuration.expectedServerName(host: endpoint.host))
-        }
+        let tls: (context: NIOSSLContext, serverName: String?)? =
+            if let tlsContext, let configuration = configuration.tls {
+                (try tlsContext.get(), configuration.expectedServerName(host: endpoint.host))
+            } else {
+                nil
+            }
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

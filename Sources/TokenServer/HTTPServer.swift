@@ -54,6 +54,8 @@ public actor HTTPServer: Service {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    // A client that sends requests without reading the answers stops being read.
+                    try sync.addHandler(BackPressureHandler())
                     try sync.addHandler(
                         HTTPDeadlineHandler(
                             readTimeout: configuration.readTimeout,

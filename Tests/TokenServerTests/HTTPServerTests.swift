@@ -76,6 +76,23 @@ import TokenServer
         #expect(metrics.body == "# TYPE up gauge\nup 1\n")
     }
 
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let (_, task, port) = try await Self.start()
+        defer { task.cancel() }
+        // The readiness answer comes from a task; the next answer still waits for it.
+        let response = try await RawHTTP.exchange(
+            port: port,
+            "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        // Each answer starts with its status line (a body ends without a line break).
+        let statuses = response.raw.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
+        #expect(statuses == ["200", "200", "404"], "\(response.raw)")
+        let ready = try #require(response.raw.range(of: "ready\n"))
+        let ok = try #require(response.raw.range(of: "ok\n"))
+        #expect(ready.lowerBound < ok.lowerBound)
+    }
+
     @Test func notReadyIs503WithTheReason() async throws {
         let (_, task, port) = try await Self.start(readiness: { "store unreachable" })
         defer { task.cancel() }
