@@ -11,6 +11,7 @@ import TokenTestSupport
         let sub: String
         // swift-format-ignore: AlwaysUseLowerCamelCase
         let health_counts: [Double]
+        let families: [String: String]
     }
 
     @Test func pythonLibrariesReadTheKeysAndTheMetrics() throws {
@@ -56,6 +57,19 @@ import TokenTestSupport
         #expect(output.kid == keyID)
         #expect(output.sub == "python-subject")
         #expect(output.health_counts.count == 4)
+        // Every documented metric, with its type as the parser read it.
+        #expect(
+            output.families == [
+                "token_rpc_calls": "counter",
+                "token_rpc_call_duration_seconds": "histogram",
+                "token_store_commit_duration_seconds": "histogram",
+                "token_store_commit_batch_size": "histogram",
+                "token_watchers_connected": "gauge",
+                "token_revocation_fanout_lag_seconds": "histogram",
+                "token_signing_keys": "gauge",
+                "token_signing_key_age_seconds": "gauge",
+            ]
+        )
         let (status, _) = server.stop()
         #expect(status == 0)
     }

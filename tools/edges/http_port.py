@@ -40,11 +40,15 @@ def fail(message):
     sys.exit(1)
 
 
-def health_calls(metrics_url):
-    """The token_rpc_calls_total sample of Health answered OK (0 before the first call)."""
+def metric_families(metrics_url):
     with urllib.request.urlopen(metrics_url, timeout=10) as response:
         text = response.read().decode("utf-8")
-    for family in text_string_to_metric_families(text):
+    return list(text_string_to_metric_families(text))
+
+
+def health_calls(metrics_url):
+    """The token_rpc_calls_total sample of Health answered OK (0 before the first call)."""
+    for family in metric_families(metrics_url):
         for sample in family.samples:
             if (
                 sample.name == "token_rpc_calls_total"
@@ -107,7 +111,12 @@ def main():
         fail("the Health counter moved by %s, not by one per call" % steps)
     sock.close()
 
-    print(json.dumps({"kid": signing_key.key_id, "sub": claims["sub"], "health_counts": counts}))
+    families = {family.name: family.type for family in metric_families(metrics_url)}
+    print(
+        json.dumps(
+            {"kid": signing_key.key_id, "sub": claims["sub"], "health_counts": counts, "families": families}
+        )
+    )
 
 
 if __name__ == "__main__":
