@@ -16,16 +16,29 @@ final class RPCServerMetrics: Sendable {
     private static let unknown = "unknown"
     private let methods: [String: MethodMetrics]
     private let failures = Mutex<[String: [UInt32: Counter]]>([:])
+    private let factory: any MetricsFactory
 
-    init(methodNames: some Sequence<String>) {
+    /// - Parameters:
+    ///   - methodNames: the methods served.
+    ///   - factory: the metrics backend (the process's unless a test passes one).
+    init(methodNames: some Sequence<String>, factory: any MetricsFactory = MetricsSystem.factory) {
         var methods: [String: MethodMetrics] = [:]
         for name in Array(methodNames) + [Self.unknown] {
             methods[name] = MethodMetrics(
-                ok: Counter(label: "token_rpc_calls_total", dimensions: [("method", name), ("code", "OK")]),
-                duration: Metrics.Timer(label: "token_rpc_call_duration_seconds", dimensions: [("method", name)])
+                ok: Counter(
+                    label: "token_rpc_calls_total",
+                    dimensions: [("method", name), ("code", "OK")],
+                    factory: factory
+                ),
+                duration: Metrics.Timer(
+                    label: "token_rpc_call_duration_seconds",
+                    dimensions: [("method", name)],
+                    factory: factory
+                )
             )
         }
         self.methods = methods
+        self.factory = factory
     }
 
     /// Records one finished call.
@@ -42,7 +55,11 @@ final class RPCServerMetrics: Sendable {
             if let counter = failures[name]?[code.rawValue] {
                 return counter
             }
-            let counter = Counter(label: "token_rpc_calls_total", dimensions: [("method", name), ("code", "\(code)")])
+            let counter = Counter(
+                label: "token_rpc_calls_total",
+                dimensions: [("method", name), ("code", "\(code)")],
+                factory: factory
+            )
             failures[name, default: [:]][code.rawValue] = counter
             return counter
         }

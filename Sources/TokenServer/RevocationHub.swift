@@ -78,13 +78,23 @@ final class RevocationHub: Sendable {
     private let queueLimit: Int
     private let logger: Logger
     private let state: Mutex<State>
-    private let watchersConnected = Gauge(label: "token_watchers_connected")
-    private let fanOutLag = Metrics.Timer(label: "token_revocation_fanout_lag_seconds")
+    private let watchersConnected: Gauge
+    private let fanOutLag: Metrics.Timer
     private let wakeUps: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
     /// Loads the revocations in force from the store.
-    init(store: any TokenStore, now: Int64, queueLimit: Int, logger: Logger) async throws {
+    /// - Parameter metricsFactory: where `token_watchers_connected` and
+    ///   `token_revocation_fanout_lag_seconds` go (the process's backend unless a test passes one).
+    init(
+        store: any TokenStore,
+        now: Int64,
+        queueLimit: Int,
+        logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) async throws {
+        watchersConnected = Gauge(label: "token_watchers_connected", factory: metricsFactory)
+        fanOutLag = Metrics.Timer(label: "token_revocation_fanout_lag_seconds", factory: metricsFactory)
         self.store = store
         self.queueLimit = queueLimit
         self.logger = logger
