@@ -9,6 +9,7 @@ import Synchronization
 /// counted as `unknown`, so clients cannot grow the label set.
 final class RPCServerMetrics: Sendable {
     private struct MethodMetrics: Sendable {
+        let name: String
         let ok: Counter
         let duration: Metrics.Timer
     }
@@ -25,6 +26,7 @@ final class RPCServerMetrics: Sendable {
         var methods: [String: MethodMetrics] = [:]
         for name in Array(methodNames) + [Self.unknown] {
             methods[name] = MethodMetrics(
+                name: name,
                 ok: Counter(
                     label: "token_rpc_calls_total",
                     dimensions: [("method", name), ("code", "OK")],
@@ -43,8 +45,8 @@ final class RPCServerMetrics: Sendable {
 
     /// Records one finished call.
     func record(method: String, code: RPCError.Code, duration: Duration) {
-        let name = methods[method] == nil ? Self.unknown : method
-        guard let metrics = methods[name] else { return }
+        guard let metrics = methods[method] ?? methods[Self.unknown] else { return }
+        let name = metrics.name
         let (seconds, attoseconds) = duration.components
         metrics.duration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         if code == .ok {
