@@ -35,7 +35,7 @@ public struct TokenValidatorConfiguration: Sendable {
     public var metricsInterval: Duration = .seconds(1)
     /// The prefix of the metrics' labels.
     public var metricsPrefix: String = "token_validator"
-    /// The RPC client's limits and timeouts.
+    /// The RPC client's limits, timeouts and TLS (`rpc.tls`).
     public var rpc: RPCClientConfiguration = .init()
 
     /// Creates a configuration with the defaults above.

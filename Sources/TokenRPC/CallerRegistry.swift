@@ -109,8 +109,8 @@ public struct CallerRegistry: Sendable {
         }
     }
 
-    /// Reads at most `maxFileBytes` of a file; larger files are rejected.
-    private static func readFile(_ path: String) throws(RPCConfigurationError) -> [UInt8] {
+    /// Reads at most `limit` bytes of a file; larger files are rejected.
+    static func readFile(_ path: String, limit: Int = maxFileBytes) throws(RPCConfigurationError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .unreadableFile(path, errno: errno) }
         defer { close(descriptor) }
@@ -124,7 +124,7 @@ public struct CallerRegistry: Sendable {
             }
             if count == 0 { return bytes }
             bytes.append(contentsOf: chunk[0..<count])
-            guard bytes.count <= maxFileBytes else { throw .fileTooLarge(path, limit: maxFileBytes) }
+            guard bytes.count <= limit else { throw .fileTooLarge(path, limit: limit) }
         }
     }
 }

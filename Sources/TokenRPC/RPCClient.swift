@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 import TokenWire
 
@@ -33,6 +34,7 @@ public final class RPCClient: Sendable {
     private let logger: Logger
     private let encoder: FrameEncoder
     private let permits: CallPermits
+    private let tlsContext: Result<NIOSSLContext, RPCConfigurationError>?
     private let state = Mutex(State())
 
     /// Creates a client; it connects on the first call.
@@ -56,6 +58,9 @@ public final class RPCClient: Sendable {
         self.logger = logger
         self.encoder = FrameEncoder(maxFrameLength: configuration.maxFrameBytes)
         self.permits = CallPermits(limit: configuration.maxConcurrentCalls)
+        self.tlsContext = configuration.tls.map { tls in
+            Result { () throws(RPCConfigurationError) in try tls.makeContext() }
+        }
     }
 
     deinit {
@@ -325,11 +330,22 @@ public final class RPCClient: Sendable {
         let calls = RPCClientCalls()
         let logger = self.logger
         let maxFrameBytes = configuration.maxFrameBytes
+        let tls: (context: NIOSSLContext, serverName: String?)? =
+            if let tlsContext, let configuration = configuration.tls {
+                (try tlsContext.get(), configuration.expectedServerName(host: endpoint.host))
+            } else {
+                nil
+            }
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName)
+                        )
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(FrameDecoder(maxFrameLength: maxFrameBytes))
                     )

@@ -35,6 +35,8 @@ public struct RPCClientConfiguration: Sendable {
     /// Calls (unary and streaming) the client keeps in flight at once; more wait their turn, as a
     /// gRPC client waits for a stream slot. Match it to the server's `maxConcurrentCalls`.
     public var maxConcurrentCalls: Int
+    /// TLS for every connection; nil for plain TCP.
+    public var tls: RPCClientTLSConfiguration?
 
     /// Creates a configuration.
     public init(
@@ -43,8 +45,10 @@ public struct RPCClientConfiguration: Sendable {
         backoff: Backoff = .init(),
         defaultTimeout: Duration? = nil,
         maxBufferedStreamMessages: Int = 4_096,
-        maxConcurrentCalls: Int = 256
+        maxConcurrentCalls: Int = 256,
+        tls: RPCClientTLSConfiguration? = nil
     ) {
+        self.tls = tls
         self.maxConcurrentCalls = maxConcurrentCalls
         self.maxFrameBytes = maxFrameBytes
         self.connectTimeout = connectTimeout

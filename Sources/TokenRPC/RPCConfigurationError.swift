@@ -7,6 +7,8 @@ public struct RPCConfigurationError: Error, Hashable, Sendable, CustomStringConv
         case fileTooLarge(path: String, limit: Int)
         case invalidCallersFile(path: String, reason: String)
         case invalidEndpoint(String)
+        case invalidTLSFile(path: String, reason: String)
+        case invalidTLSConfiguration(String)
     }
 
     private let base: Base
@@ -35,6 +37,16 @@ public struct RPCConfigurationError: Error, Hashable, Sendable, CustomStringConv
         Self(.invalidEndpoint(text))
     }
 
+    /// A TLS certificate or key file does not hold what it should.
+    public static func invalidTLSFile(_ path: String, reason: String) -> Self {
+        Self(.invalidTLSFile(path: path, reason: reason))
+    }
+
+    /// The TLS files do not make a usable configuration (e.g. the key does not match the certificate).
+    public static func invalidTLSConfiguration(_ reason: String) -> Self {
+        Self(.invalidTLSConfiguration(reason))
+    }
+
     public var description: String {
         switch base {
         case .unreadableFile(let path, let errno):
@@ -45,6 +57,10 @@ public struct RPCConfigurationError: Error, Hashable, Sendable, CustomStringConv
             "invalid callers file \(path): \(reason)"
         case .invalidEndpoint(let text):
             "invalid endpoint \"\(text)\": expected host:port with a port from 0 to 65535"
+        case .invalidTLSFile(let path, let reason):
+            "invalid TLS file \(path): \(reason)"
+        case .invalidTLSConfiguration(let reason):
+            "invalid TLS configuration: \(reason)"
         }
     }
 }

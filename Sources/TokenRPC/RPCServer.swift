@@ -1,7 +1,9 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
+import Synchronization
 import TokenWire
 
 /// Serves `RPCMethod`s over TCP with the framing and envelope of the wire contract.
@@ -14,6 +16,7 @@ public actor RPCServer: Service {
     private let shared: RPCServerShared
     private let group: any EventLoopGroup
     private let connections = RPCServerConnections()
+    private let tlsContext = TLSContextHolder()
     private var boundAddress: (host: String, port: Int)?
     private var bindFailure: (any Error)?
     private var addressWaiters: [CheckedContinuation<(host: String, port: Int), any Error>] = []
@@ -42,12 +45,27 @@ public actor RPCServer: Service {
     public func run() async throws {
         let shared = self.shared
         let connections = self.connections
+        let tlsContext = self.tlsContext
+        if let tls = configuration.tls {
+            do {
+                let context = try tls.makeContext()
+                tlsContext.current = context
+            } catch {
+                bindFailure = error
+                resumeAddressWaiters()
+                throw error
+            }
+        }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Each connection keeps the context it started with; a reload affects later ones.
+                    if let context = tlsContext.current {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    }
                     let decoder = FrameDecoder(maxFrameLength: shared.configuration.maxFrameBytes)
                     let handler = RPCServerConnectionHandler(shared: shared, decoder: decoder)
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
@@ -85,6 +103,20 @@ public actor RPCServer: Service {
         }
     }
 
+    /// Reads the TLS certificate, key and client CA files again: connections accepted from now on use
+    /// them, connections already open keep what they started with.
+    /// - Returns: false when the server does not use TLS (nothing to reload).
+    /// - Throws: `RPCConfigurationError` when the files are not usable; the server then keeps the
+    ///   previous certificates.
+    @discardableResult
+    public func reloadTLS() throws(RPCConfigurationError) -> Bool {
+        guard let tls = configuration.tls else { return false }
+        let context = try tls.makeContext()
+        tlsContext.current = context
+        shared.logger.notice("tls certificates reloaded")
+        return true
+    }
+
     /// The address the server listens on, once bound (useful with port 0).
     /// - Returns: the host and the actual port.
     /// - Throws: the bind error when the server could not listen.
@@ -104,5 +136,15 @@ public actor RPCServer: Service {
                 waiter.resume(throwing: bindFailure ?? RPCError.unavailable("server not listening"))
             }
         }
+    }
+}
+
+/// The TLS context new connections use, replaced on reload.
+final class TLSContextHolder: Sendable {
+    private let context = Mutex<NIOSSLContext?>(nil)
+
+    var current: NIOSSLContext? {
+        get { context.withLock { $0 } }
+        set { context.withLock { $0 = newValue } }
     }
 }

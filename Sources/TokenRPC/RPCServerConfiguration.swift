@@ -20,6 +20,8 @@ public struct RPCServerConfiguration: Sendable {
     /// Bytes of stream messages a connection may queue while its reader is not keeping up; a stream
     /// that would queue more is ended with RESOURCE_EXHAUSTED.
     public var maxStreamBacklogBytes: Int
+    /// TLS on the port; nil for plain TCP.
+    public var tls: RPCServerTLSConfiguration?
 
     /// Creates a configuration; every parameter has the contract's default.
     public init(
@@ -31,8 +33,10 @@ public struct RPCServerConfiguration: Sendable {
         idleTimeout: Duration = .seconds(120),
         maxConcurrentCalls: Int = 256,
         defaultUnaryTimeout: Duration = .seconds(30),
-        maxStreamBacklogBytes: Int = 1 << 20
+        maxStreamBacklogBytes: Int = 1 << 20,
+        tls: RPCServerTLSConfiguration? = nil
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.maxFrameBytes = maxFrameBytes

@@ -9,6 +9,7 @@ struct RPCServerShared: Sendable {
     let callers: CallerRegistry
     let logger: Logger
     let encoder: FrameEncoder
+    let metrics: RPCServerMetrics
 
     init(configuration: RPCServerConfiguration, methods: [RPCMethod], callers: CallerRegistry, logger: Logger) {
         self.configuration = configuration
@@ -16,6 +17,7 @@ struct RPCServerShared: Sendable {
         self.callers = callers
         self.logger = logger
         self.encoder = FrameEncoder(maxFrameLength: configuration.maxResponseFrameBytes)
+        self.metrics = RPCServerMetrics(methodNames: self.methods.keys)
     }
 
     /// A response frame; a response over `max_response_frame_bytes` becomes a RESOURCE_EXHAUSTED
@@ -58,7 +60,8 @@ struct RPCServerShared: Sendable {
         frame(RpcResponse(callID: callID, code: error.code.rawValue, message: error.message, endOfStream: true))
     }
 
-    /// Logs one finished call: `.debug` when OK, `.notice` otherwise. Never logs credentials or payloads.
+    /// Logs and counts one finished call: logged at `.debug` when OK, `.notice` otherwise. Never logs
+    /// credentials or payloads.
     func logFinished(
         callID: UInt64,
         method: String,
@@ -66,6 +69,8 @@ struct RPCServerShared: Sendable {
         code: RPCError.Code,
         since start: ContinuousClock.Instant
     ) {
+        let duration = ContinuousClock.now - start
+        metrics.record(method: method, code: code, duration: duration)
         logger.log(
             level: code == .ok ? .debug : .notice,
             "call finished",
@@ -74,7 +79,7 @@ struct RPCServerShared: Sendable {
                 "caller": "\(caller ?? "-")",
                 "method": "\(method)",
                 "code": "\(code)",
-                "duration": "\(ContinuousClock.now - start)",
+                "duration": "\(duration)",
             ]
         )
     }

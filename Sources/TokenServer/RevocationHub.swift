@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import Synchronization
 import TokenCore
 import TokenStore
@@ -68,6 +69,8 @@ final class RevocationHub: Sendable {
         var watchers: [UInt64: Watcher] = [:]
         var overflowed: Set<UInt64> = []
         var nextWatcherID: UInt64 = 1
+        /// When the oldest acknowledged event not yet handed to watchers was acknowledged.
+        var unpublishedSince: ContinuousClock.Instant?
     }
 
     private let store: any TokenStore
@@ -75,11 +78,23 @@ final class RevocationHub: Sendable {
     private let queueLimit: Int
     private let logger: Logger
     private let state: Mutex<State>
+    private let watchersConnected: Gauge
+    private let fanOutLag: Metrics.Timer
     private let wakeUps: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
     /// Loads the revocations in force from the store.
-    init(store: any TokenStore, now: Int64, queueLimit: Int, logger: Logger) async throws {
+    /// - Parameter metricsFactory: where `token_watchers_connected` and
+    ///   `token_revocation_fanout_lag_seconds` go (the process's backend unless a test passes one).
+    init(
+        store: any TokenStore,
+        now: Int64,
+        queueLimit: Int,
+        logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) async throws {
+        watchersConnected = Gauge(label: "token_watchers_connected", factory: metricsFactory)
+        fanOutLag = Metrics.Timer(label: "token_revocation_fanout_lag_seconds", factory: metricsFactory)
         self.store = store
         self.queueLimit = queueLimit
         self.logger = logger
@@ -109,6 +124,9 @@ final class RevocationHub: Sendable {
         state.withLock { state in
             state.revocations.apply(event)
             state.storedSeq = max(state.storedSeq, event.seq)
+            if state.unpublishedSince == nil {
+                state.unpublishedSince = .now
+            }
         }
         wake.yield()
     }
@@ -123,6 +141,7 @@ final class RevocationHub: Sendable {
             let id = state.nextWatcherID
             state.nextWatcherID += 1
             state.watchers[id] = Watcher(continuation: continuation, queuedEvents: queuedEvents)
+            watchersConnected.record(state.watchers.count)
             return id
         }
         return Subscription(id: id, items: items, queuedEvents: queuedEvents)
@@ -133,7 +152,9 @@ final class RevocationHub: Sendable {
     @discardableResult
     func unsubscribe(_ id: UInt64) -> Bool {
         let (watcher, overflowed) = state.withLock { state in
-            (state.watchers.removeValue(forKey: id), state.overflowed.remove(id) != nil)
+            let removed = (state.watchers.removeValue(forKey: id), state.overflowed.remove(id) != nil)
+            watchersConnected.record(state.watchers.count)
+            return removed
         }
         watcher?.continuation.finish()
         return overflowed
@@ -153,7 +174,10 @@ final class RevocationHub: Sendable {
             group.cancelAll()
         }
         let watchers = state.withLock { state in
-            defer { state.watchers.removeAll() }
+            defer {
+                state.watchers.removeAll()
+                watchersConnected.record(0)
+            }
             return Array(state.watchers.values)
         }
         for watcher in watchers {
@@ -200,6 +224,11 @@ final class RevocationHub: Sendable {
                 // reached the end of the log covered it (or it was purged, having expired).
                 if caughtUp {
                     state.publishedSeq = max(state.publishedSeq, acknowledged)
+                    if let since = state.unpublishedSince, state.publishedSeq >= state.storedSeq {
+                        state.unpublishedSince = nil
+                        let (seconds, attoseconds) = (ContinuousClock.now - since).components
+                        fanOutLag.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+                    }
                 }
                 return !events.isEmpty
             }
@@ -248,6 +277,9 @@ final class RevocationHub: Sendable {
                     state.watchers[id] = nil
                     cutOff.append(watcher)
                 }
+            }
+            if !cutOff.isEmpty {
+                watchersConnected.record(state.watchers.count)
             }
             return cutOff
         }

@@ -1,14 +1,21 @@
 import Logging
+import Metrics
 import NIOCore
 
 /// Group commit: the writer thread runs every pending write in one transaction, one fsync for all.
 enum WriteBatch {
+    /// `token_store_commit_duration_seconds`: one batch's transaction, commit and fsync included.
+    private static let commitDuration = Metrics.Timer(label: "token_store_commit_duration_seconds")
+    /// `token_store_commit_batch_size`: the writes committed together.
+    private static let batchSize = Recorder(label: "token_store_commit_batch_size")
+
     /// Runs `jobs` in one transaction, commits, then answers every job: those of one event loop
     /// together, in one hop to that loop. A write that fails must not
     /// fail the others: the batch first runs without savepoints (writes rarely fail), and only when
     /// one does is it rolled back and run again with each write in its own savepoint. When the
     /// transaction cannot be committed every job gets the error and nothing is acknowledged.
     static func commit(_ jobs: [any WriteJob], on database: SQLiteConnection, logger: Logger) {
+        let start = ContinuousClock.now
         do throws(TokenStoreError) {
             if try !run(jobs, on: database, isolatingEachWrite: false) {
                 for job in jobs {
@@ -25,6 +32,9 @@ enum WriteBatch {
             deliver(jobs, batchError: error)
             return
         }
+        let (seconds, attoseconds) = (ContinuousClock.now - start).components
+        commitDuration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        batchSize.record(jobs.count)
         logger.trace("write batch committed", metadata: ["writes": "\(jobs.count)"])
         for job in jobs {
             job.committed(on: database)

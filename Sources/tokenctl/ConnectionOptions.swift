@@ -14,6 +14,18 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: "Call timeout in seconds.")
     var timeout: Int = 10
 
+    @Option(name: .long, help: "Speak TLS, trusting the CA certificates in this PEM file.")
+    var tlsCa: String?
+
+    @Option(name: .long, help: "Client certificate chain for mutual TLS, PEM (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "Private key of --tls-cert, PEM.")
+    var tlsKey: String?
+
+    @Option(name: .long, help: "The name the server's certificate must carry (default: the --server host).")
+    var tlsServerName: String?
+
     /// The longest key file read.
     private static let maxKeyFileBytes = 4_096
 
@@ -26,6 +38,25 @@ struct ConnectionOptions: ParsableArguments {
         guard timeout > 0 else {
             throw ValidationError("--timeout must be a positive number of seconds")
         }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        do {
+            try tls?.checkFiles()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// TLS settings: on when any --tls option is given (without --tls-ca, the system's CAs are trusted).
+    var tls: RPCClientTLSConfiguration? {
+        guard tlsCa != nil || tlsCert != nil || tlsServerName != nil else { return nil }
+        return RPCClientTLSConfiguration(
+            trustRootsFile: tlsCa,
+            certificateChainFile: tlsCert,
+            privateKeyFile: tlsKey,
+            serverName: tlsServerName
+        )
     }
 
     /// Runs `body` with a client connected to the service, closing it afterwards.
@@ -36,6 +67,7 @@ struct ConnectionOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let rpc = RPCClient(
             endpoints: [try endpoint(environment: environment)],
+            configuration: RPCClientConfiguration(tls: tls),
             credential: try credential(environment: environment)
         )
         do {

@@ -11,7 +11,8 @@ struct Tokenctl: AsyncParsableCommand {
         commandName: "tokenctl",
         abstract: "Administers a tokend token service.",
         discussion: """
-            Options --server, --key-file, --timeout and --json may come before or after the command's name.
+            Options --server, --key-file, --timeout, the --tls options and --json may come before or after \
+            the command's name.
 
             With --json a command prints one JSON object (watch: one per line), with the proto's field \
             names in snake_case and times as Unix seconds. Errors go to standard error as one line \

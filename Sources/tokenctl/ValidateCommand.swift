@@ -71,6 +71,7 @@ struct ValidateCommand: AsyncParsableCommand {
             issuer: issuer ?? environment["TOKEND_ISSUER"] ?? "http://\(endpoint)"
         )
         configuration.fallbackTimeout = connection.callTimeout
+        configuration.rpc.tls = connection.tls
         let validator = TokenValidator(configuration: configuration)
         let running = Task { try await validator.run() }
         defer { running.cancel() }

@@ -1,10 +1,13 @@
 import ArgumentParser
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import TokenCore
 import TokenRPC
 import TokenServer
 import TokenStore
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -48,8 +51,23 @@ struct Tokend: AsyncParsableCommand {
     @Option(help: "Seconds between key rotations.")
     var rotateEvery: Int64 = 86_400
 
+    @Option(help: "TLS certificate chain of the RPC port, PEM (with --tls-key; reloaded on SIGHUP).")
+    var tlsCert: String?
+
+    @Option(help: "TLS private key of the RPC port, PEM (with --tls-cert; reloaded on SIGHUP).")
+    var tlsKey: String?
+
+    @Option(help: "CA certificates, PEM: clients must present a certificate one of them signed (mutual TLS).")
+    var tlsClientCa: String?
+
+    @Option(help: "HTTP port for the JWK Set, probes and metrics, HOST:PORT (default: off).")
+    var httpListen: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    @Option(help: "Log format: text (one line of key=value per event) or json (one object per line).")
+    var logFormat: String = "text"
 
     func validate() throws {
         guard TokenAlgorithm(rawValue: algorithm) != nil else {
@@ -58,22 +76,56 @@ struct Tokend: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
+        guard ["text", "json"].contains(logFormat) else {
+            throw ValidationError("--log-format must be text or json")
+        }
         guard accessTtl > 0, refreshTtl > 0, refreshReuseGrace >= 0, rotateEvery > 0 else {
             throw ValidationError("lifetimes must be positive (the reuse grace may be 0)")
         }
         guard !issuer.isEmpty else {
             throw ValidationError("--issuer must not be empty")
         }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        guard tlsClientCa == nil || tlsCert != nil else {
+            throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key")
+        }
+    }
+
+    /// The RPC port's TLS settings, nil without --tls-cert.
+    var tls: RPCServerTLSConfiguration? {
+        guard let tlsCert, let tlsKey else { return nil }
+        return RPCServerTLSConfiguration(
+            certificateChainFile: tlsCert,
+            privateKeyFile: tlsKey,
+            clientCAFile: tlsClientCa
+        )
     }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                return JSONLogHandler(logLevel: level, label: label)
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "tokend")
+        // The one place metrics are bootstrapped; libraries only record.
+        let metricsRegistry = PrometheusCollectorRegistry()
+        var metricsFactory = PrometheusMetricsFactory(registry: metricsRegistry)
+        // Calls take microseconds to milliseconds; the default buckets start at 5 ms.
+        metricsFactory.defaultDurationHistogramBuckets = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        metricsFactory.valueHistogramBuckets["token_store_commit_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        MetricsSystem.bootstrap(metricsFactory)
 
         let endpoint: RPCEndpoint
         do {
@@ -81,6 +133,16 @@ struct Tokend: AsyncParsableCommand {
         } catch {
             throw ValidationError("--listen must be HOST:PORT: \(error)")
         }
+        var httpEndpoint: RPCEndpoint?
+        if let httpListen {
+            do {
+                httpEndpoint = try RPCEndpoint(parsing: httpListen)
+            } catch {
+                throw ValidationError("--http-listen must be HOST:PORT: \(error)")
+            }
+        }
+        // Unusable TLS files stop tokend before it opens the store.
+        try tls?.checkFiles()
         if let store {
             throw ValidationError("--store \(store): the Redis store is not available in this version; omit --store for the embedded store")
         }
@@ -99,12 +161,40 @@ struct Tokend: AsyncParsableCommand {
         var rpc = RPCServerConfiguration()
         rpc.host = endpoint.host
         rpc.port = endpoint.port
+        rpc.tls = tls
+        if rpc.tls == nil {
+            logger.warning(
+                "the RPC port is not encrypted: API keys and tokens cross the network in clear; use --tls-cert and --tls-key"
+            )
+        }
         let server = RPCServer(configuration: rpc, methods: tokenService.methods, callers: registry, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: tokenService), .init(service: server),
+        ]
+        var httpServer: HTTPServer?
+        if let httpEndpoint {
+            var http = HTTPServerConfiguration()
+            http.host = httpEndpoint.host
+            http.port = httpEndpoint.port
+            let routes = tokenService.httpRoutes(readinessTimeout: http.readinessTimeout) { [tokenService] in
+                tokenService.recordKeyMetrics()
+                return metricsRegistry.emitToString()
+            }
+            let httpServerInstance = HTTPServer(configuration: http, routes: routes, logger: logger)
+            services.append(.init(service: httpServerInstance))
+            httpServer = httpServerInstance
+        }
+        services.append(.init(service: ReadinessAnnouncer(server: server, httpServer: httpServer)))
+        if rpc.tls != nil {
+            // Trapped before the ready line, so a SIGHUP right after it reloads instead of killing.
+            let hangups = await UnixSignalsSequence(trapping: .sighup)
+            services.append(.init(service: TLSReloader(server: server, hangups: hangups, logger: logger)))
+        }
 
         // Shut down in reverse order: the RPC server drains its calls before the service closes the store.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: tokenService), .init(service: server), .init(service: ReadinessAnnouncer(server: server))],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -113,14 +203,37 @@ struct Tokend: AsyncParsableCommand {
     }
 }
 
-/// Prints the one line external harnesses wait for once the server is bound.
+/// Prints the line external harnesses wait for once the server is bound, and a second one for the
+/// HTTP port when there is one.
 struct ReadinessAnnouncer: Service {
     let server: RPCServer
+    let httpServer: HTTPServer?
 
     func run() async throws {
         let address = try await server.listeningAddress()
         print("tokend listening on \(address.host):\(address.port)")
+        if let httpServer {
+            let httpAddress = try await httpServer.listeningAddress()
+            print("tokend http listening on \(httpAddress.host):\(httpAddress.port)")
+        }
         fflush(nil)
         try? await gracefulShutdown()
+    }
+}
+
+/// Reloads the RPC port's TLS certificates and keys on SIGHUP; a failed reload keeps the old ones.
+struct TLSReloader: Service {
+    let server: RPCServer
+    let hangups: UnixSignalsSequence
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in hangups.cancelOnGracefulShutdown() {
+            do {
+                try await server.reloadTLS()
+            } catch {
+                logger.error("tls reload failed: keeping the previous certificates", metadata: ["error": "\(error)"])
+            }
+        }
     }
 }

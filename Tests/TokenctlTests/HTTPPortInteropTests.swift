@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+import TokenTestSupport
+
+/// tokend's HTTP port read by independent Python libraries (`tools/edges/http_port.py`): PyJWT's
+/// `PyJWKClient` verifies an issued token from the JWK Set, and prometheus_client's parser reads
+/// `/metrics`, where the Health counter moves by exactly one per Health call.
+@Suite struct HTTPPortInteropTests {
+    struct Output: Decodable {
+        let kid: String
+        let sub: String
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        let health_counts: [Double]
+        let families: [String: String]
+    }
+
+    @Test func pythonLibrariesReadTheKeysAndTheMetrics() throws {
+        let directory = try TemporaryDirectory.make(prefix: "tokend-http")
+        let authority = try TestCertificateAuthority.make(named: "ca", in: directory)
+        let serverCertificate = try authority.issue("server")
+        let clientCertificate = try authority.issue("client", client: true)
+        let server = try ConfiguredTokend(
+            directory: directory,
+            arguments: [
+                "--http-listen", "127.0.0.1:0", "--log-level", "warning",
+                "--tls-cert", serverCertificate.certificateFile, "--tls-key", serverCertificate.privateKeyFile,
+                "--tls-client-ca", authority.certificateFile,
+            ]
+        )
+        let httpPort = try #require(server.httpPort)
+        let tls = [
+            "--tls-ca", authority.certificateFile,
+            "--tls-cert", clientCertificate.certificateFile, "--tls-key", clientCertificate.privateKeyFile,
+        ]
+        let issued = try server.tokenctl(
+            ["issue", "python-subject", "--audience", "interop-api", "--json", "--server", server.address]
+                + ["--key-file", server.keyFile("issuer")] + tls
+        )
+        #expect(issued.status == 0, "\(issued.standardError)")
+        let object = try issued.jsonObject()
+        let token = try #require(object["access_token"] as? String)
+        let keyID = try #require(object["key_id"] as? String)
+
+        let run = try PythonScript.run(
+            "tools/edges/http_port.py",
+            arguments: [
+                "--http", "127.0.0.1:\(httpPort)", "--rpc", server.address, "--token", token,
+                "--issuer", "https://tokens.test", "--audience", "interop-api",
+                "--ca", authority.certificateFile,
+                "--cert", clientCertificate.certificateFile, "--key", clientCertificate.privateKeyFile,
+                "--calls", "3",
+            ]
+        )
+        try #require(run.status == 0, "http_port.py failed: \(run.output)")
+        let lastLine = try #require(run.output.split(separator: "\n").last)
+        let output = try JSONDecoder().decode(Output.self, from: Data(lastLine.utf8))
+        #expect(output.kid == keyID)
+        #expect(output.sub == "python-subject")
+        #expect(output.health_counts.count == 4)
+        // Every documented metric, with its type as the parser read it.
+        #expect(
+            output.families == [
+                "token_rpc_calls": "counter",
+                "token_rpc_call_duration_seconds": "histogram",
+                "token_store_commit_duration_seconds": "histogram",
+                "token_store_commit_batch_size": "histogram",
+                "token_watchers_connected": "gauge",
+                "token_revocation_fanout_lag_seconds": "histogram",
+                "token_signing_keys": "gauge",
+                "token_signing_key_age_seconds": "gauge",
+            ]
+        )
+        let (status, _) = server.stop()
+        #expect(status == 0)
+    }
+}
