@@ -39,6 +39,12 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // hiredis: the RESP reply reader and the command encoder of the Redis store.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         // protoc-c's output for proto/token/v1/token.proto (tools/gen-proto).
         .target(
             name: "CTokenProto",
@@ -81,6 +87,19 @@ let package = Package(
                 "TokenCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Redis client (NIO sockets, hiredis parsing) and the Redis store.
+        .target(
+            name: "TokenRedisStore",
+            dependencies: [
+                "CHiredis",
+                "TokenStore",
+                "TokenCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -203,6 +222,18 @@ let package = Package(
                 "TokenStore",
                 "TokenTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenRedisStoreTests",
+            dependencies: [
+                "TokenRedisStore",
+                "TokenTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
