@@ -27,7 +27,7 @@ ensure_packages() {
 # The Debian packages every build needs.
 ensure_build_packages() {
     ensure_packages pkg-config:pkg-config dpkg=libprotobuf-c-dev:libprotobuf-c-dev \
-        dpkg=libssl-dev:libssl-dev dpkg=libsqlite3-dev:libsqlite3-dev
+        dpkg=libssl-dev:libssl-dev dpkg=libsqlite3-dev:libsqlite3-dev dpkg=libhiredis-dev:libhiredis-dev
 }
 
 # The PyPI packages of the interop tests (an independent protobuf runtime and two JOSE libraries),
