@@ -220,6 +220,7 @@ let package = Package(
             name: "TokenStoreTests",
             dependencies: [
                 "TokenStore",
+                "TokenRedisStore",
                 "TokenTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

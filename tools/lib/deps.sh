@@ -30,10 +30,11 @@ ensure_build_packages() {
         dpkg=libssl-dev:libssl-dev dpkg=libsqlite3-dev:libsqlite3-dev dpkg=libhiredis-dev:libhiredis-dev
 }
 
-# The PyPI packages of the interop tests (an independent protobuf runtime and two JOSE libraries),
+# The PyPI packages of the interop tests (an independent protobuf runtime, two JOSE libraries and
+# redis-py for the public revocation schema),
 # listed in tools/interop/requirements.txt.
 ensure_python_packages() {
-    if ! python3 -c 'import google.protobuf, jwt, joserfc, cryptography' >/dev/null 2>&1; then
+    if ! python3 -c 'import google.protobuf, jwt, joserfc, cryptography, redis' >/dev/null 2>&1; then
         python3 -m pip --version >/dev/null 2>&1 || ensure_packages dpkg=python3-pip:python3-pip
         echo "installing Python packages from tools/interop/requirements.txt" >&2
         python3 -m pip install --quiet --disable-pip-version-check -r tools/interop/requirements.txt >&2 \
