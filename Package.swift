@@ -134,6 +134,7 @@ let package = Package(
             name: "tokend",
             dependencies: [
                 "TokenServer",
+                "TokenRedisStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -253,6 +254,7 @@ let package = Package(
             name: "TokenServerTests",
             dependencies: [
                 "TokenServer",
+                "TokenRedisStore",
                 "TokenClient",
                 "TokenRPC",
                 "TokenTestSupport",

@@ -16,6 +16,8 @@ public final class RedisClient: Sendable {
         var retryAfter = NIODeadline.uptimeNanoseconds(0)
         var lastError: RedisError?
         var closed = false
+        /// Whether a connection was ever open: a failure to start is the caller's to report.
+        var everConnected = false
     }
 
     /// The server and the limits.
@@ -101,6 +103,7 @@ public final class RedisClient: Sendable {
                     return (connection, 0)
                 }
                 state.connection = connection
+                state.everConnected = true
                 let failures = state.failures
                 state.failures = 0
                 state.lastError = nil
@@ -109,7 +112,7 @@ public final class RedisClient: Sendable {
                 state.failures += 1
                 state.lastError = (error as? RedisError) ?? .connection("\(error)")
                 state.retryAfter = .now() + backoff(afterFailures: state.failures)
-                return (nil, state.failures)
+                return (nil, state.everConnected ? state.failures : 0)
             }
         }
         stale?.close()

@@ -11,6 +11,7 @@ struct RedisStoreKeys: Sendable {
     var purgedSeq: [UInt8] { bytes("revocations:purged") }
     var expiry: [UInt8] { bytes("expiry") }
     var keyRing: [UInt8] { bytes("keyring") }
+    var keyRingLock: [UInt8] { bytes("keyring:lock") }
 
     /// The public revocation key of a target: `<prefix>revoked:<jti|sid|sub>:<value>`.
     func revoked(_ kind: RevocationEvent.Kind, _ value: String) -> [UInt8] {

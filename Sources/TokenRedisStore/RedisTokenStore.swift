@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 import TokenCore
 import TokenStore
 
@@ -27,8 +28,9 @@ public final class RedisTokenStore: TokenStore {
 
     let client: RedisClient
     let keys: RedisStoreKeys
+    let eventLoop: any EventLoop
+    let logger: Logger
     private let configuration: RedisTokenStoreConfiguration
-    private let logger: Logger
     private let scripts: [Script: String]
 
     enum Script: CaseIterable, Sendable {
@@ -47,13 +49,13 @@ public final class RedisTokenStore: TokenStore {
     /// Connects to Redis and loads the scripts.
     /// - Parameters:
     ///   - configuration: the server, key prefix, master key and clock.
-    ///   - eventLoop: the loop the connection runs on.
+    ///   - eventLoop: the loop the connections run on.
     ///   - logger: where the store logs; it never logs keys, tokens or passwords.
     /// - Throws: `unavailable` when Redis cannot be reached or refuses the login (the message says
     ///   which).
     public init(
         configuration: RedisTokenStoreConfiguration,
-        eventLoop: any EventLoop,
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
         logger: Logger
     ) async throws(TokenStoreError) {
         if let masterKey = configuration.masterKey, masterKey.count != AESGCM.keyLength {
@@ -71,6 +73,7 @@ public final class RedisTokenStore: TokenStore {
             throw Self.storeError(error)
         }
         self.client = client
+        self.eventLoop = eventLoop
         self.scripts = scripts
         self.keys = RedisStoreKeys(prefix: configuration.keyPrefix)
         self.configuration = configuration
@@ -402,6 +405,11 @@ public final class RedisTokenStore: TokenStore {
             throw .unavailable("redis error: \(message)")
         }
         return reply
+    }
+
+    /// Sends a command; an error reply throws `unavailable`.
+    func sendChecked(_ command: RedisCommand) async throws(TokenStoreError) -> RedisValue {
+        try await send(command)
     }
 
     private func send(_ command: RedisCommand) async throws(TokenStoreError) -> RedisValue {
