@@ -23,13 +23,19 @@ extension RedisTokenStore: SharedTokenStore {
         var wasConnected = false
         while !Task.isCancelled {
             do throws(RedisError) {
-                if lastID == nil {
-                    let head = try await follower.send(RedisCommand("GET", [RedisArgument(keys.seq)]))
-                    lastID = "\(head.int64 ?? 0)-0"
-                }
                 if !wasConnected {
+                    let head = try await follower.send(RedisCommand("GET", [RedisArgument(keys.seq)]))
+                    if lastID == nil {
+                        lastID = "\(head.int64 ?? 0)-0"
+                    }
+                    // Whatever was stored while this instance could not follow is read now.
                     wasConnected = true
                     revocationsStored()
+                }
+                // Reopens the command connection after an outage even when no call needs it, so
+                // that Health says serving again without waiting for a write.
+                if !client.isConnected {
+                    _ = try? await client.connection().get()
                 }
                 let reply = try await follower.send(
                     RedisCommand(
