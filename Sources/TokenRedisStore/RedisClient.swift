@@ -162,6 +162,16 @@ public final class RedisClient: Sendable {
         return reply
     }
 
+    /// Drops the open connection (the next command opens a new one): after the server said it is
+    /// no longer the master, for instance.
+    public func reconnect() {
+        let connection = state.withLock { state in
+            defer { state.connection = nil }
+            return state.connection
+        }
+        connection?.close()
+    }
+
     /// Closes the connection; later commands fail.
     public func close() {
         let connection = state.withLock { state in

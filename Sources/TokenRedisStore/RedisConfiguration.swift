@@ -25,6 +25,15 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var maxReplyElements: Int
     /// The largest reply, in bytes.
     public var maxReplyBytes: Int
+    /// The sentinels to ask for the master's address; empty to connect to `host`:`port` directly.
+    public var sentinels: [RedisEndpoint] = []
+    /// The name of the master the sentinels monitor (with `sentinels`).
+    public var masterName: String?
+    /// How many replicas must have an acknowledged revocation before it is answered OK (`WAIT`);
+    /// 0 to not wait. A `redis-sentinel://` URL sets 1.
+    public var replicasToWait = 0
+    /// How long `WAIT` waits for the replicas.
+    public var replicaWaitTimeout: TimeAmount = .milliseconds(500)
 
     /// Creates a configuration.
     public init(
@@ -58,8 +67,15 @@ public struct RedisConfiguration: Sendable, Hashable {
     /// - Parameter url: the URL.
     /// - Throws: `configuration` naming what is wrong (never the password).
     public init(url: String) throws(RedisError) {
+        let sentinelScheme = "redis-sentinel://"
+        if url.hasPrefix(sentinelScheme) {
+            try self.init(sentinelURL: Substring(url.dropFirst(sentinelScheme.count)))
+            return
+        }
         let scheme = "redis://"
-        guard url.hasPrefix(scheme) else { throw .configuration("the store URL must start with redis://") }
+        guard url.hasPrefix(scheme) else {
+            throw .configuration("the store URL must start with redis:// or redis-sentinel://")
+        }
         var rest = Substring(url.dropFirst(scheme.count))
         var user: String?
         var password: String?
@@ -101,6 +117,53 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.init(host: host, port: port, user: user, password: password, database: database)
     }
 
+    /// Parses what follows `redis-sentinel://`: `[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER[/DB]`.
+    /// The credentials are the master's; the sentinels are asked without.
+    private init(sentinelURL: Substring) throws(RedisError) {
+        var rest = sentinelURL
+        var user: String?
+        var password: String?
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            if let colon = credentials.firstIndex(of: ":") {
+                let name = try Self.percentDecoded(credentials[..<colon])
+                user = name.isEmpty ? nil : name
+                password = try Self.percentDecoded(credentials[credentials.index(after: colon)...])
+            } else {
+                password = try Self.percentDecoded(credentials)
+            }
+        }
+        let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2 || parts.count == 3, !parts[1].isEmpty else {
+            throw .configuration("a sentinel URL is redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB]")
+        }
+        var sentinels: [RedisEndpoint] = []
+        for address in parts[0].split(separator: ",") {
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+                (1...65_535).contains(port), colon > address.startIndex
+            else {
+                throw .configuration("each sentinel must be HOST:PORT with a port of 1 to 65535")
+            }
+            sentinels.append(RedisEndpoint(host: String(address[..<colon]), port: port))
+        }
+        guard !sentinels.isEmpty, sentinels.count <= 16 else {
+            throw .configuration("a sentinel URL names 1 to 16 sentinels")
+        }
+        var database = 0
+        if parts.count == 3, !parts[2].isEmpty {
+            guard let number = Int(parts[2]), (0...1_000_000).contains(number) else {
+                throw .configuration("the database in the store URL must be a number")
+            }
+            database = number
+        }
+        self.init(
+            host: sentinels[0].host, port: sentinels[0].port, user: user, password: password, database: database)
+        self.sentinels = sentinels
+        self.masterName = String(parts[1])
+        self.replicasToWait = 1
+    }
+
     private static func percentDecoded(_ text: Substring) throws(RedisError) -> String {
         var bytes: [UInt8] = []
         var iterator = text.utf8.makeIterator()
@@ -132,8 +195,26 @@ public struct RedisConfiguration: Sendable, Hashable {
 }
 
 extension RedisConfiguration: CustomStringConvertible {
-    /// The server and database, without credentials.
+    /// The server (or the sentinels and master name) and database, without credentials.
     public var description: String {
-        "redis://\(host):\(port)/\(database)"
+        if let masterName, !sentinels.isEmpty {
+            let addresses = sentinels.map { "\($0.host):\($0.port)" }.joined(separator: ",")
+            return "redis-sentinel://\(addresses)/\(masterName)/\(database)"
+        }
+        return "redis://\(host):\(port)/\(database)"
+    }
+}
+
+/// A host and port.
+public struct RedisEndpoint: Sendable, Hashable {
+    /// The host name or address.
+    public var host: String
+    /// The port.
+    public var port: Int
+
+    /// Creates an endpoint.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
     }
 }

@@ -23,6 +23,52 @@ public final class RedisConnection: Sendable {
         _ configuration: RedisConfiguration,
         on eventLoop: any EventLoop
     ) async throws(RedisError) -> RedisConnection {
+        guard let masterName = configuration.masterName, !configuration.sentinels.isEmpty else {
+            return try await open(configuration, host: configuration.host, port: configuration.port, on: eventLoop)
+        }
+        // Asks each sentinel in turn for the master, and accepts only a server that says it is one:
+        // during a failover the sentinels may still name the old master for a moment.
+        var sentinelConfiguration = configuration
+        sentinelConfiguration.user = nil
+        sentinelConfiguration.password = nil
+        sentinelConfiguration.database = 0
+        var lastError = RedisError.connection("no sentinel answered")
+        for sentinel in configuration.sentinels {
+            do throws(RedisError) {
+                let asked = try await open(sentinelConfiguration, host: sentinel.host, port: sentinel.port, on: eventLoop)
+                defer { asked.close() }
+                let reply = try await asked.send(RedisCommand("SENTINEL", "get-master-addr-by-name", masterName))
+                guard let address = reply.array, address.count == 2, let host = address[0].string,
+                    let port = address[1].string.flatMap({ Int($0) })
+                else {
+                    lastError = .connection("sentinel \(sentinel.host):\(sentinel.port) knows no master \(masterName)")
+                    continue
+                }
+                let master = try await open(configuration, host: host, port: port, on: eventLoop)
+                let role = try await master.send(RedisCommand("ROLE"))
+                guard role.array?.first?.string == "master" else {
+                    master.close()
+                    lastError = .connection("\(host):\(port) is not the master (yet)")
+                    continue
+                }
+                return master
+            } catch {
+                if error.isAuthenticationFailure {
+                    throw error
+                }
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    /// Opens a connection to `host`:`port` and logs in.
+    private static func open(
+        _ configuration: RedisConfiguration,
+        host: String,
+        port: Int,
+        on eventLoop: any EventLoop
+    ) async throws(RedisError) -> RedisConnection {
         let connection: RedisConnection
         do {
             let channel = try await ClientBootstrap(group: eventLoop)
@@ -38,13 +84,13 @@ public final class RedisConnection: Sendable {
                             RedisCommandHandler(commandTimeout: configuration.commandTimeout))
                     }
                 }
-                .connect(host: configuration.host, port: configuration.port)
+                .connect(host: host, port: port)
                 .get()
             connection = RedisConnection(channel: channel)
         } catch let error as RedisError {
             throw error
         } catch {
-            throw .connection("cannot connect to \(configuration.host):\(configuration.port): \(error)")
+            throw .connection("cannot connect to \(host):\(port): \(error)")
         }
         do throws(RedisError) {
             var login: [RedisCommand] = []

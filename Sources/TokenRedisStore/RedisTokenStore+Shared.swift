@@ -37,6 +37,9 @@ extension RedisTokenStore: SharedTokenStore {
                 if !client.isConnected {
                     _ = try? await client.connection().get()
                 }
+                if client.configuration.replicasToWait > 0 {
+                    try? await refreshConnectedReplicas()
+                }
                 let reply = try await follower.send(
                     RedisCommand(
                         "XREAD",

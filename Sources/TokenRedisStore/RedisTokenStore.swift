@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import TokenCore
 import TokenStore
 
@@ -30,6 +31,8 @@ public final class RedisTokenStore: TokenStore {
     let keys: RedisStoreKeys
     let eventLoop: any EventLoop
     let logger: Logger
+    /// The replicas connected to the master, as `ROLE` last said (refreshed about once a second).
+    let connectedReplicas = Atomic<Int>(0)
     private let configuration: RedisTokenStoreConfiguration
     private let scripts: [Script: String]
 
@@ -79,6 +82,9 @@ public final class RedisTokenStore: TokenStore {
         self.configuration = configuration
         self.logger = logger
         logger.info("redis store opened", metadata: ["redis": "\(configuration.redis)"])
+        if configuration.redis.replicasToWait > 0 {
+            try await refreshConnectedReplicas()
+        }
     }
 
     private static func load(_ script: Script, on client: RedisClient) async throws(RedisError) -> String {
@@ -130,6 +136,7 @@ public final class RedisTokenStore: TokenStore {
             throw .rejected("cannot seal the key ring: \(error)")
         }
         try expectOK(try await send(RedisCommand("SET", [RedisArgument(self.keys.keyRing), RedisArgument(sealed)])))
+        try await waitForReplicas()
     }
 
     // MARK: Sessions and refresh tokens
@@ -302,6 +309,7 @@ public final class RedisTokenStore: TokenStore {
         guard let values = reply.array, values.count == 2, let seq = values[0].int64.flatMap(UInt64.init(exactly:)),
             let ended = values[1].int64.flatMap(Int.init(exactly:))
         else { throw .corrupt("the revoke script answered \(reply)") }
+        try await waitForReplicas()
         let event = RevocationEvent(
             seq: seq, kind: revocation.kind, value: revocation.value, revokedAt: revocation.revokedAt,
             expiresAt: revocation.expiresAt)
@@ -402,9 +410,35 @@ public final class RedisTokenStore: TokenStore {
             reply = try await sendRaw(command)
         }
         if case .error(let message) = reply {
-            throw .unavailable("redis error: \(message)")
+            throw replyError(message)
         }
         return reply
+    }
+
+    /// Waits until `replicasToWait` replicas have every write of this connection so far (`WAIT`),
+    /// so that an acknowledged revocation survives the loss of the master.
+    /// - Throws: `unavailable` when fewer replicas confirmed in time (the write may be stored, but
+    ///   is not answered OK).
+    private func waitForReplicas() async throws(TokenStoreError) {
+        let redis = configuration.redis
+        // Without replicas (a lone master, or one just promoted) there is nothing to wait for.
+        guard redis.replicasToWait > 0, connectedReplicas.load(ordering: .relaxed) > 0 else { return }
+        let milliseconds = max(1, redis.replicaWaitTimeout.nanoseconds / 1_000_000)
+        let reply = try await send(
+            RedisCommand("WAIT", [RedisArgument(redis.replicasToWait), RedisArgument(milliseconds)]))
+        guard let confirmed = reply.int64, confirmed >= Int64(redis.replicasToWait) else {
+            throw .unavailable("the write reached \(reply.int64 ?? 0) of \(redis.replicasToWait) replicas in time")
+        }
+    }
+
+    /// Asks the master how many replicas are connected (`ROLE`).
+    func refreshConnectedReplicas() async throws(TokenStoreError) {
+        let role = try await send(RedisCommand("ROLE"))
+        guard let fields = role.array, fields.first?.string == "master", fields.count >= 3 else {
+            connectedReplicas.store(0, ordering: .relaxed)
+            return
+        }
+        connectedReplicas.store(fields[2].array?.count ?? 0, ordering: .relaxed)
     }
 
     /// Sends a command; an error reply throws `unavailable`.
@@ -415,7 +449,7 @@ public final class RedisTokenStore: TokenStore {
     private func send(_ command: RedisCommand) async throws(TokenStoreError) -> RedisValue {
         let reply = try await sendRaw(command)
         if case .error(let message) = reply {
-            throw .unavailable("redis error: \(message)")
+            throw replyError(message)
         }
         return reply
     }
@@ -429,7 +463,7 @@ public final class RedisTokenStore: TokenStore {
         }
         for reply in replies {
             if case .error(let message) = reply {
-                throw .unavailable("redis error: \(message)")
+                throw replyError(message)
             }
         }
         return replies
@@ -466,6 +500,15 @@ public final class RedisTokenStore: TokenStore {
 
     static func storeError(_ error: RedisError) -> TokenStoreError {
         .unavailable("\(error)")
+    }
+
+    /// The store error of an error reply. A server that says it is a replica (after a failover) is
+    /// dropped, so the next command asks the sentinels for the master again.
+    private func replyError(_ message: String) -> TokenStoreError {
+        if message.contains("READONLY") {
+            client.reconnect()
+        }
+        return .unavailable("redis error: \(message)")
     }
 
     private static func checkText(_ text: String) throws(TokenStoreError) {

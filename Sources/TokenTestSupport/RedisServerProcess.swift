@@ -6,8 +6,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A `redis-server` of a test's own (for tests that stop and restart it), on a loopback port, with
-/// `appendonly yes` and `appendfsync always` in a directory that outlives a restart.
+/// A `redis-server` (or `redis-sentinel`) of a test's own, for tests that stop and restart it, on a
+/// loopback port, with `appendonly yes` and `appendfsync always` in a directory that outlives a
+/// restart.
 public final class RedisServerProcess: @unchecked Sendable {
     // @unchecked: `process` is only replaced by `start()`/`stop()`, which a test calls in sequence.
 
@@ -16,14 +17,43 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// Its data directory (the append-only file survives a restart).
     public let directory: String
     private var process: Process?
+    private let executable: String
+    private let extraArguments: [String]
 
     /// Picks a free port and a fresh directory; `start()` starts the server.
+    /// - Parameter replicaOf: the port of a loopback master to replicate, or nil for a master.
     /// - Throws: when no port or directory can be had.
-    public init() throws {
+    public init(replicaOf: Int? = nil) throws {
         let reserved = try RefusingPort()
         port = reserved.port
         reserved.release()
         directory = try TemporaryDirectory.make(prefix: "redis-server")
+        executable = "redis-server"
+        extraArguments = replicaOf.map { ["--replicaof", "127.0.0.1", "\($0)"] } ?? []
+    }
+
+    /// A `redis-sentinel` monitoring the loopback master on `masterPort` as `masterName`, with a
+    /// quorum of 2, declaring it down after one second.
+    /// - Throws: when no port, directory or configuration file can be had.
+    public init(sentinelOf masterPort: Int, masterName: String) throws {
+        let reserved = try RefusingPort()
+        port = reserved.port
+        reserved.release()
+        directory = try TemporaryDirectory.make(prefix: "redis-sentinel")
+        executable = "redis-sentinel"
+        let configuration = directory + "/sentinel.conf"
+        let text = """
+            bind 127.0.0.1
+            port \(port)
+            dir \(directory)
+            sentinel monitor \(masterName) 127.0.0.1 \(masterPort) 2
+            sentinel down-after-milliseconds \(masterName) 1000
+            sentinel failover-timeout \(masterName) 5000
+            sentinel parallel-syncs \(masterName) 1
+
+            """
+        try Data(text.utf8).write(to: URL(fileURLWithPath: configuration))
+        extraArguments = [configuration]
     }
 
     /// The server's URL.
@@ -34,10 +64,18 @@ public final class RedisServerProcess: @unchecked Sendable {
     public func start(timeout: Duration = .seconds(10)) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "redis-server", "--bind", "127.0.0.1", "--port", "\(port)", "--save", "", "--appendonly", "yes",
-            "--appendfsync", "always", "--dir", directory, "--daemonize", "no", "--logfile", directory + "/redis.log",
-        ]
+        if executable == "redis-sentinel" {
+            process.arguments = [executable] + extraArguments + [
+                "--daemonize", "no", "--logfile", directory + "/sentinel.log",
+            ]
+        } else {
+            process.arguments =
+                [
+                    executable, "--bind", "127.0.0.1", "--port", "\(port)", "--save", "", "--appendonly", "yes",
+                    "--appendfsync", "always", "--dir", directory, "--daemonize", "no",
+                    "--logfile", directory + "/redis.log",
+                ] + extraArguments
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -45,7 +83,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while !Self.accepts(port: port) {
             guard process.isRunning, ContinuousClock.now < deadline else {
-                throw RedisServerProcessError(message: "redis-server did not listen on \(port)")
+                throw RedisServerProcessError(message: "\(executable) did not listen on \(port)")
             }
             usleep(20_000)
         }

@@ -34,7 +34,8 @@ struct Tokend: AsyncParsableCommand {
 
     @Option(
         help: """
-            Shared state in Redis, redis://[USER:PASSWORD@]HOST:PORT[/DB] (default: the embedded store). \
+            Shared state in Redis, redis://[USER:PASSWORD@]HOST:PORT[/DB] or \
+            redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB] (default: the embedded store). \
             The signing keys are sealed under TOKEND_MASTER_KEY (64 hex characters).
             """)
     var store: String?

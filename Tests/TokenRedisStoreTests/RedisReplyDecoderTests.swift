@@ -138,4 +138,26 @@ struct RedisReplyDecoderTests {
             #expect(throws: RedisError.self) { try RedisConfiguration(url: bad) }
         }
     }
+
+    @Test func sentinelURLsParse() throws {
+        let sentinel = try RedisConfiguration(url: "redis-sentinel://app:pw@10.0.0.1:26379,10.0.0.2:26380/tokens/2")
+        #expect(sentinel.sentinels == [
+            RedisEndpoint(host: "10.0.0.1", port: 26379), RedisEndpoint(host: "10.0.0.2", port: 26380),
+        ])
+        #expect(sentinel.masterName == "tokens")
+        #expect(sentinel.database == 2)
+        #expect(sentinel.user == "app")
+        #expect(sentinel.password == "pw")
+        #expect(sentinel.replicasToWait == 1)
+        #expect(sentinel.description == "redis-sentinel://10.0.0.1:26379,10.0.0.2:26380/tokens/2")
+        let bare = try RedisConfiguration(url: "redis-sentinel://s1:26379/mymaster")
+        #expect(bare.database == 0)
+        #expect(bare.password == nil)
+        for bad in [
+            "redis-sentinel://s1:26379", "redis-sentinel://s1:26379/", "redis-sentinel://s1/m",
+            "redis-sentinel://s1:0/m", "redis-sentinel:///m", "redis-sentinel://s1:1/m/x",
+        ] {
+            #expect(throws: RedisError.self) { try RedisConfiguration(url: bad) }
+        }
+    }
 }

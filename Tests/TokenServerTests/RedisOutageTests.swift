@@ -24,7 +24,7 @@ struct RedisOutageTests {
     }
 
     /// Polls `condition` until it holds or `timeout` passes.
-    private func eventually(
+    static func eventually(
         within timeout: Duration,
         _ condition: @Sendable () async -> Bool
     ) async throws -> Bool {
@@ -34,6 +34,13 @@ struct RedisOutageTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         return await condition()
+    }
+
+    private func eventually(
+        within timeout: Duration,
+        _ condition: @Sendable () async -> Bool
+    ) async throws -> Bool {
+        try await Self.eventually(within: timeout, condition)
     }
 
     @Test func writesAreUnavailableWhileDownAndNoAcknowledgedRevocationIsLost() async throws {
