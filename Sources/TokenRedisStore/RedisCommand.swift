@@ -80,6 +80,8 @@ public struct RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Exp
     public init(_ value: Int) { self.bytes = Array(String(value).utf8) }
     /// A decimal integer argument.
     public init(_ value: UInt64) { self.bytes = Array(String(value).utf8) }
+    /// A text argument written as a literal.
     public init(stringLiteral value: String) { self.init(value) }
+    /// A decimal integer argument written as a literal.
     public init(integerLiteral value: Int) { self.init(value) }
 }

@@ -35,7 +35,8 @@ public final class RedisConnection: Sendable {
         var lastError = RedisError.connection("no sentinel answered")
         for sentinel in configuration.sentinels {
             do throws(RedisError) {
-                let asked = try await open(sentinelConfiguration, host: sentinel.host, port: sentinel.port, on: eventLoop)
+                let asked = try await open(
+                    sentinelConfiguration, host: sentinel.host, port: sentinel.port, on: eventLoop)
                 defer { asked.close() }
                 let reply = try await asked.send(RedisCommand("SENTINEL", "get-master-addr-by-name", masterName))
                 guard let address = reply.array, address.count == 2, let host = address[0].string,

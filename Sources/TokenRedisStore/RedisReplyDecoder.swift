@@ -32,6 +32,8 @@ public final class RedisReplyDecoder: ByteToMessageDecoder {
         reader = try RedisReplyReader(maxElements: maxElements, maxPendingBytes: maxReplyBytes)
     }
 
+    /// Feeds every readable byte to the reader and emits each complete reply.
+    /// - Throws: `RedisError.protocolViolation` for bytes that are not RESP or a reply over a limit.
     public func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         let reader = self.reader
         if buffer.readableBytes > 0 {
@@ -46,6 +48,8 @@ public final class RedisReplyDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
+    /// Decodes what is left at the end of the stream.
+    /// - Throws: `RedisError.protocolViolation` when the stream ends in the middle of a reply.
     public func decodeLast(
         context: ChannelHandlerContext,
         buffer: inout ByteBuffer,

@@ -141,7 +141,8 @@ public final class RedisTokenStore: TokenStore {
 
     // MARK: Sessions and refresh tokens
 
-    public func createSession(_ session: SessionRecord, refreshToken: RefreshTokenRecord?) async throws(TokenStoreError) {
+    public func createSession(_ session: SessionRecord, refreshToken: RefreshTokenRecord?) async throws(TokenStoreError)
+    {
         try Self.checkText(session.sessionID)
         try Self.checkText(session.subject)
         if let refreshToken {
@@ -210,14 +211,18 @@ public final class RedisTokenStore: TokenStore {
 
     public func liveSessions(subject: String, now: Int64, limit: Int) async throws(TokenStoreError) -> [SessionRecord] {
         guard limit > 0 else { return [] }
-        let listed = try await send(RedisCommand("ZREVRANGE", [RedisArgument(keys.sessions(subject)), 0, -1]))
-        guard let members = listed.array else { throw .corrupt("a subject's session list is not an array") }
-        let ids = members.compactMap(\.string)
         var live: [SessionRecord] = []
         var start = 0
-        while start < ids.count, live.count < limit {
-            let page = Array(ids[start..<min(start + 128, ids.count)])
-            start += page.count
+        // Newest first, a page at a time: a subject's list is read only as far as `limit` needs.
+        while live.count < limit {
+            let listed = try await send(
+                RedisCommand(
+                    "ZREVRANGE",
+                    [RedisArgument(keys.sessions(subject)), RedisArgument(start), RedisArgument(start + 127)]))
+            guard let members = listed.array else { throw .corrupt("a subject's session list is not an array") }
+            let page = members.compactMap(\.string)
+            guard !page.isEmpty else { break }
+            start += members.count
             let replies = try await sendAll(
                 page.map { RedisCommand("HGETALL", [RedisArgument(keys.session(subject, $0))]) })
             for (id, reply) in zip(page, replies) {
@@ -323,8 +328,12 @@ public final class RedisTokenStore: TokenStore {
         var commands: [RedisCommand] = []
         if count > 0 {
             commands.append(
-                RedisCommand("XRANGE", [RedisArgument(keys.events), RedisArgument("(\(seq)-0"), "+", "COUNT",
-                    RedisArgument(count)]))
+                RedisCommand(
+                    "XRANGE",
+                    [
+                        RedisArgument(keys.events), RedisArgument("(\(seq)-0"), "+", "COUNT",
+                        RedisArgument(count),
+                    ]))
         }
         commands.append(RedisCommand("GET", [RedisArgument(keys.purgedSeq)]))
         let replies = try await sendAll(commands)
@@ -348,8 +357,12 @@ public final class RedisTokenStore: TokenStore {
         let page = 10_000
         while true {
             let reply = try await send(
-                RedisCommand("ZRANGEBYSCORE", [RedisArgument(keys.liveEvents), RedisArgument(now), "+inf",
-                    "WITHSCORES", "LIMIT", RedisArgument(offset), RedisArgument(page)]))
+                RedisCommand(
+                    "ZRANGEBYSCORE",
+                    [
+                        RedisArgument(keys.liveEvents), RedisArgument(now), "+inf",
+                        "WITHSCORES", "LIMIT", RedisArgument(offset), RedisArgument(page),
+                    ]))
             guard let flat = reply.array, flat.count % 2 == 0 else {
                 throw .corrupt("the live revocation index answered no pairs")
             }
@@ -512,7 +525,7 @@ public final class RedisTokenStore: TokenStore {
     }
 
     private static func checkText(_ text: String) throws(TokenStoreError) {
-        guard (1...maxValueLength).contains(text.utf8.count) || text.isEmpty else {
+        guard text.utf8.count <= maxValueLength else {
             throw .rejected("a session id or subject is longer than \(maxValueLength) bytes")
         }
     }
@@ -604,6 +617,7 @@ public final class RedisTokenStore: TokenStore {
         guard parts.count == 4, let seq = UInt64(parts[0]), let kind = Self.kind(code: String(parts[1])),
             let revokedAt = Int64(parts[2])
         else { throw .corrupt("a live revocation entry is malformed") }
-        return RevocationEvent(seq: seq, kind: kind, value: String(parts[3]), revokedAt: revokedAt, expiresAt: expiresAt)
+        return RevocationEvent(
+            seq: seq, kind: kind, value: String(parts[3]), revokedAt: revokedAt, expiresAt: expiresAt)
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A `redis-server` (or `redis-sentinel`) of a test's own, for tests that stop and restart it, on a
@@ -65,9 +65,10 @@ public final class RedisServerProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         if executable == "redis-sentinel" {
-            process.arguments = [executable] + extraArguments + [
-                "--daemonize", "no", "--logfile", directory + "/sentinel.log",
-            ]
+            process.arguments =
+                [executable] + extraArguments + [
+                    "--daemonize", "no", "--logfile", directory + "/sentinel.log",
+                ]
         } else {
             process.arguments =
                 [
@@ -105,9 +106,9 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// Whether something accepts TCP connections on the loopback port.
     private static func accepts(port: Int) -> Bool {
         #if canImport(Glibc)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+            let descriptor = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard descriptor >= 0, let port = UInt16(exactly: port) else { return false }
         defer { close(descriptor) }

@@ -144,7 +144,8 @@ extension Tokend {
     static func masterKey() throws -> [UInt8] {
         let name = "TOKEND_MASTER_KEY"
         guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else {
-            throw StartupError("\(name) is not set: the Redis store seals the signing keys under it (64 hex characters)")
+            throw StartupError(
+                "\(name) is not set: the Redis store seals the signing keys under it (64 hex characters)")
         }
         var key: [UInt8] = []
         var high: UInt8?

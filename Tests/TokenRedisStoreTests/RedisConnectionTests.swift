@@ -69,7 +69,8 @@ struct RedisConnectionTests {
         let key = "test:db:\(UUID().uuidString)"
         #expect(try await connection.send(RedisCommand("SET", key, "in-5")) == .status("OK"))
         #expect(try await admin.send(RedisCommand("EXISTS", key)) == .integer(0))
-        #expect(try await admin.sendAll([RedisCommand("SELECT", "5"), RedisCommand("GET", key)]).last?.string == "in-5")
+        #expect(
+            try await admin.sendAll([RedisCommand("SELECT", "5"), RedisCommand("GET", key)]).last?.string == "in-5")
 
         configuration.password = "wrong-password"
         let refused = await #expect(throws: RedisError.self) {

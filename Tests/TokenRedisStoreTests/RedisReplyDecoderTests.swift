@@ -114,7 +114,9 @@ struct RedisReplyDecoderTests {
     @Test func commandsEncodeAsRESPArraysOfBulkStrings() throws {
         var buffer = ByteBuffer()
         try RedisCommand([Array("SET".utf8), [0, 13, 10], []]).encode(into: &buffer)
-        #expect(buffer.readBytes(length: buffer.readableBytes) == Array("*3\r\n$3\r\nSET\r\n$3\r\n\0\r\n\r\n$0\r\n\r\n".utf8))
+        #expect(
+            buffer.readBytes(length: buffer.readableBytes)
+                == Array("*3\r\n$3\r\nSET\r\n$3\r\n\0\r\n\r\n$0\r\n\r\n".utf8))
         var empty = ByteBuffer()
         #expect(throws: RedisError.self) { try RedisCommand([]).encode(into: &empty) }
     }
@@ -141,9 +143,10 @@ struct RedisReplyDecoderTests {
 
     @Test func sentinelURLsParse() throws {
         let sentinel = try RedisConfiguration(url: "redis-sentinel://app:pw@10.0.0.1:26379,10.0.0.2:26380/tokens/2")
-        #expect(sentinel.sentinels == [
-            RedisEndpoint(host: "10.0.0.1", port: 26379), RedisEndpoint(host: "10.0.0.2", port: 26380),
-        ])
+        #expect(
+            sentinel.sentinels == [
+                RedisEndpoint(host: "10.0.0.1", port: 26379), RedisEndpoint(host: "10.0.0.2", port: 26380),
+            ])
         #expect(sentinel.masterName == "tokens")
         #expect(sentinel.database == 2)
         #expect(sentinel.user == "app")

@@ -31,7 +31,8 @@ struct RedisTokenStoreTests {
 
     private func admin() async throws -> RedisConnection {
         try await RedisConnection.connect(
-            try RedisConfiguration(url: try RedisTestServer.requiredURL()), on: MultiThreadedEventLoopGroup.singleton.next())
+            try RedisConfiguration(url: try RedisTestServer.requiredURL()),
+            on: MultiThreadedEventLoopGroup.singleton.next())
     }
 
     @Test func revocationKeysFollowThePublicSchemaWithTTLsToTheirExpiry() async throws {
@@ -50,7 +51,8 @@ struct RedisTokenStoreTests {
             RevocationRequest(kind: .subject, value: "alice", revokedAt: now, expiresAt: now + 30, reason: ""))
 
         let values = try await admin.send(
-            RedisCommand("MGET", "\(prefix)revoked:jti:jti-1", "\(prefix)revoked:sid:sid-1", "\(prefix)revoked:sub:alice"))
+            RedisCommand(
+                "MGET", "\(prefix)revoked:jti:jti-1", "\(prefix)revoked:sid:sid-1", "\(prefix)revoked:sub:alice"))
         #expect(values.array?.map(\.string) == ["\(now)", "\(now)", "\(now)"])
         let jtiTTL = try #require(try await admin.send(RedisCommand("PTTL", "\(prefix)revoked:jti:jti-1")).int64)
         #expect((595_000...601_000).contains(jtiTTL))
@@ -170,7 +172,8 @@ struct RedisTokenStoreTests {
         let port = try RefusingPort()
         let unreachable = await #expect(throws: TokenStoreError.self) {
             _ = try await RedisTokenStore(
-                configuration: RedisTokenStoreConfiguration(redis: RedisConfiguration(host: "127.0.0.1", port: port.port)),
+                configuration: RedisTokenStoreConfiguration(
+                    redis: RedisConfiguration(host: "127.0.0.1", port: port.port)),
                 eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: Self.logger)
         }
         #expect(unreachable?.isUnavailable == true)
@@ -178,6 +181,8 @@ struct RedisTokenStoreTests {
 
     private static func contains(_ haystack: [UInt8], _ needle: ArraySlice<UInt8>) -> Bool {
         guard needle.count <= haystack.count else { return false }
-        return (0...(haystack.count - needle.count)).contains { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+        return (0...(haystack.count - needle.count)).contains {
+            haystack[$0..<($0 + needle.count)].elementsEqual(needle)
+        }
     }
 }

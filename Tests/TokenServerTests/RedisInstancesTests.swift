@@ -17,7 +17,8 @@ struct RedisInstancesTests {
     private func store(database: Int) async throws -> String {
         var configuration = try RedisConfiguration(url: try RedisTestServer.requiredURL())
         configuration.database = database
-        let connection = try await RedisConnection.connect(configuration, on: MultiThreadedEventLoopGroup.singleton.next())
+        let connection = try await RedisConnection.connect(
+            configuration, on: MultiThreadedEventLoopGroup.singleton.next())
         defer { connection.close() }
         #expect(try await connection.send(RedisCommand("FLUSHDB")) == .status("OK"))
         return "redis://\(configuration.host):\(configuration.port)/\(database)"
@@ -31,7 +32,8 @@ struct RedisInstancesTests {
 
     private func client(_ process: TokendProcess, _ credential: String = "admin") -> TokenServiceClient {
         TokenServiceClient(
-            wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: process.port)], credential: credential))
+            wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: process.port)], credential: credential)
+        )
     }
 
     @Test func aRevocationOnOneInstanceReachesValidateAndWatchersOfTheOther() async throws {
@@ -91,7 +93,8 @@ struct RedisInstancesTests {
         let answers = await withTaskGroup(of: String?.self) { group in
             for index in 0..<64 {
                 group.addTask {
-                    try? await clients[index % 2].refresh(RefreshRequest(refreshToken: issued.refreshToken)).refreshToken
+                    try? await clients[index % 2].refresh(RefreshRequest(refreshToken: issued.refreshToken))
+                        .refreshToken
                 }
             }
             return await group.reduce(into: [String?]()) { $0.append($1) }
@@ -132,12 +135,13 @@ struct RedisInstancesTests {
         await onB.close()
     }
 
-    @Test(arguments: [
-        (nil, "redis", "TOKEND_MASTER_KEY is not set"),
-        ("abc", "redis", "TOKEND_MASTER_KEY must be 64 hex characters"),
-        (RedisInstancesTests.masterKey, "refusing", "cannot connect"),
-        (RedisInstancesTests.masterKey, "wrong-password", "WRONGPASS"),
-    ] as [(String?, String, String)])
+    @Test(
+        arguments: [
+            (nil, "redis", "TOKEND_MASTER_KEY is not set"),
+            ("abc", "redis", "TOKEND_MASTER_KEY must be 64 hex characters"),
+            (RedisInstancesTests.masterKey, "refusing", "cannot connect"),
+            (RedisInstancesTests.masterKey, "wrong-password", "WRONGPASS"),
+        ] as [(String?, String, String)])
     func startingWithoutWhatItNeedsFailsWithOneLine(masterKey: String?, target: String, expected: String) async throws {
         let directory = try TemporaryDirectory.make(prefix: "tokend-redis")
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -91,7 +91,8 @@ struct RedisOutageTests {
         #expect(refused?.code == .unavailable)
         #expect(try await client.validate(ValidateRequest(token: live.accessToken)).valid)
         #expect(try await client.validate(ValidateRequest(token: revoked.accessToken)).reason == .revoked)
-        #expect(try await eventually(within: .seconds(5)) { load.failed(UInt32(RPCError.Code.unavailable.rawValue)) > 0 })
+        #expect(
+            try await eventually(within: .seconds(5)) { load.failed(UInt32(RPCError.Code.unavailable.rawValue)) > 0 })
 
         // Back: everything resumes without restarting tokend.
         try redis.start()
@@ -114,7 +115,8 @@ struct RedisOutageTests {
             acknowledged.values.map { RedisCommand("EXISTS", "tok:v1:revoked:jti:\($0)") })
         #expect(exists.allSatisfy { $0 == .integer(1) })
         let stream = try await connection.send(RedisCommand("XRANGE", "tok:v1:revocations:events", "-", "+"))
-        let storedSeqs = Set((stream.array ?? []).compactMap { $0.array?.first?.string }.compactMap { UInt64($0.dropLast(2)) })
+        let storedSeqs = Set(
+            (stream.array ?? []).compactMap { $0.array?.first?.string }.compactMap { UInt64($0.dropLast(2)) })
         #expect(Set(acknowledged.keys).isSubset(of: storedSeqs))
         await client.close()
     }
