@@ -157,6 +157,7 @@ let package = Package(
                 "COpenSSL",
                 "TokenServer",
                 "TokenStore",
+                "TokenRedisStore",
                 "TokenClient",
                 "TokenRPC",
                 "TokenWire",
