@@ -50,7 +50,7 @@ struct RedisOutageTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let callers = try TokendProcess.writeCallersFile(in: directory)
         let tokend = try TokendProcess(
-            dataDirectory: directory + "/unused", callersFile: callers, extraArguments: ["--store", redis.url],
+            dataDirectory: directory + "/unused", callersFile: callers, extraArguments: ["--store", redis.url, "--log-level", "critical"],
             environment: ["TOKEND_MASTER_KEY": String(repeating: "a1", count: 32)])
         let client = TokenServiceClient(
             wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: tokend.port)], credential: "admin"))

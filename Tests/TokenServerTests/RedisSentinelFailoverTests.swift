@@ -80,7 +80,9 @@ struct RedisSentinelFailoverTests {
         let addresses = sentinels.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
         let tokend = try TokendProcess(
             dataDirectory: directory + "/unused", callersFile: callers,
-            extraArguments: ["--store", "redis-sentinel://\(addresses)/\(Self.masterName)"],
+            extraArguments: [
+                "--store", "redis-sentinel://\(addresses)/\(Self.masterName)", "--log-level", "critical",
+            ],
             environment: ["TOKEND_MASTER_KEY": String(repeating: "b2", count: 32)])
         let client = TokenServiceClient(
             wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: tokend.port)], credential: "admin"))
