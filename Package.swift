@@ -42,6 +42,12 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // hiredis: the RESP reply reader and the command encoder of the Redis store.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         // protoc-c's output for proto/token/v1/token.proto (tools/gen-proto).
         .target(
             name: "CTokenProto",
@@ -90,6 +96,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Redis client (NIO sockets, hiredis parsing) and the Redis store.
+        .target(
+            name: "TokenRedisStore",
+            dependencies: [
+                "CHiredis",
+                "TokenStore",
+                "TokenCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The token service: the nine methods on top of a store.
         .target(
             name: "TokenServer",
@@ -125,6 +144,7 @@ let package = Package(
             name: "tokend",
             dependencies: [
                 "TokenServer",
+                "TokenRedisStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -149,6 +169,7 @@ let package = Package(
                 "COpenSSL",
                 "TokenServer",
                 "TokenStore",
+                "TokenRedisStore",
                 "TokenClient",
                 "TokenRPC",
                 "TokenWire",
@@ -218,8 +239,21 @@ let package = Package(
             name: "TokenStoreTests",
             dependencies: [
                 "TokenStore",
+                "TokenRedisStore",
                 "TokenTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenRedisStoreTests",
+            dependencies: [
+                "TokenRedisStore",
+                "TokenTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -243,6 +277,7 @@ let package = Package(
             name: "TokenServerTests",
             dependencies: [
                 "TokenServer",
+                "TokenRedisStore",
                 "TokenClient",
                 "TokenRPC",
                 "TokenTestSupport",

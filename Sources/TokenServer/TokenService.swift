@@ -85,7 +85,7 @@ public final class TokenService: Service {
                 RotateKeysResponse(keyID: try await self.storeCall { try await self.keys.rotate(now: self.clock.now()) })
             },
             .synchronousUnary(TokenServiceMethod.health, role: nil, request: HealthRequest.self) { _, _ in
-                HealthResponse(serving: true, store: self.store.kind, version: self.configuration.version)
+                HealthResponse(serving: self.isServing, store: self.store.kind, version: self.configuration.version)
             },
         ]
     }
@@ -98,6 +98,9 @@ public final class TokenService: Service {
                     await self.revocations.run(heartbeatInterval: self.configuration.heartbeatInterval)
                 }
                 group.addTask { await self.maintainPeriodically() }
+                if self.store is any SharedTokenStore {
+                    group.addTask { await self.followKeyRing() }
+                }
                 await group.next()
                 group.cancelAll()
             }
@@ -119,6 +122,31 @@ public final class TokenService: Service {
             try await store.purgeExpired(now: now)
         } catch {
             logger.warning("purging expired state failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// False while a shared store cannot be reached: writes fail then, and a load balancer should
+    /// send callers elsewhere.
+    var isServing: Bool {
+        (store as? any SharedTokenStore)?.isReachable ?? true
+    }
+
+    /// How often an instance on a shared store looks for key ring changes of the others.
+    static let keyRingPollInterval = Duration.milliseconds(250)
+
+    /// Picks up the key rotations of other instances (within `keyRingPollInterval` and a read).
+    private func followKeyRing() async {
+        while !Task.isCancelled {
+            do {
+                try await keys.reloadIfChanged()
+            } catch {
+                logger.debug("reading the shared key ring failed", metadata: ["error": "\(error)"])
+            }
+            do {
+                try await Task.sleep(for: Self.keyRingPollInterval)
+            } catch {
+                return
+            }
         }
     }
 
