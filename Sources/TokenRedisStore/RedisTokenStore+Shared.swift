@@ -13,6 +13,13 @@ extension RedisTokenStore: SharedTokenStore {
         client.isConnected
     }
 
+    public func followsRevocations(within bound: Duration) -> Bool {
+        let confirmed = followConfirmedAt.load(ordering: .relaxed)
+        guard confirmed > 0 else { return false }
+        let age = NIODeadline.now().uptimeNanoseconds &- confirmed
+        return age <= UInt64(max(0, bound / .nanoseconds(1)))
+    }
+
     public func followRevocations(_ revocationsStored: @escaping @Sendable () -> Void) async {
         // A connection of its own: a blocked XREAD would hold up every command pipelined behind it.
         var redis = client.configuration
@@ -31,6 +38,7 @@ extension RedisTokenStore: SharedTokenStore {
                     // Whatever was stored while this instance could not follow is read now.
                     wasConnected = true
                     revocationsStored()
+                    followConfirmedAt.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
                 }
                 // Reopens the command connection after an outage even when no call needs it, so
                 // that Health says serving again without waiting for a write.
@@ -54,6 +62,8 @@ extension RedisTokenStore: SharedTokenStore {
                     lastID = newest
                     revocationsStored()
                 }
+                // An answer (events, or none within the block) confirms nothing else was stored.
+                followConfirmedAt.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
             } catch {
                 if wasConnected {
                     logger.warning("following revocations failed; reconnecting", metadata: ["error": "\(error)"])

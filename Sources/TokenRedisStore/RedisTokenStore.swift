@@ -33,6 +33,8 @@ public final class RedisTokenStore: TokenStore {
     let logger: Logger
     /// The replicas connected to the master, as `ROLE` last said (refreshed about once a second).
     let connectedReplicas = Atomic<Int>(0)
+    /// When the revocation follower last had an answer (uptime nanoseconds; 0: never).
+    let followConfirmedAt = Atomic<UInt64>(0)
     private let configuration: RedisTokenStoreConfiguration
     private let scripts: [Script: String]
 

@@ -13,6 +13,8 @@ import TokenWire
 public final class TokenService: Service {
     let configuration: TokenServiceConfiguration
     let store: any TokenStore
+    /// `store` when it is shared by several instances (Redis), else nil.
+    let sharedStore: (any SharedTokenStore)?
     let clock: any UnixClock
     let logger: Logger
     let keys: KeyRingManager
@@ -36,6 +38,7 @@ public final class TokenService: Service {
     ) async throws {
         self.configuration = configuration
         self.store = store
+        self.sharedStore = store as? any SharedTokenStore
         self.clock = clock
         self.logger = logger
         let now = clock.now()
@@ -59,7 +62,7 @@ public final class TokenService: Service {
             },
             // Validate, GetKeys and Health are CPU work on memory: they run on the event loop.
             .synchronousUnary(TokenServiceMethod.validate, role: .validate, request: ValidateRequest.self) { request, _ in
-                self.validate(request)
+                try self.validate(request)
             },
             .unary(TokenServiceMethod.refresh, role: .refresh, request: RefreshRequest.self) { request, context in
                 try await self.refresh(request, context: context)

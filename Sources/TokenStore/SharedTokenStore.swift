@@ -18,4 +18,10 @@ public protocol SharedTokenStore: TokenStore {
 
     /// False while the storage cannot be reached (writes then fail with `unavailable`).
     var isReachable: Bool { get }
+
+    /// Whether `followRevocations` confirmed within `bound` that this instance has been told of
+    /// every stored revocation: while it has not, the instance's revocations in memory may be
+    /// missing some, and Validate answers `UNAVAILABLE` instead of guessing.
+    /// - Parameter bound: how old the last confirmation may be.
+    func followsRevocations(within bound: Duration) -> Bool
 }

@@ -93,11 +93,27 @@ struct RedisOutageTests {
         #expect(try await client.validate(ValidateRequest(token: revoked.accessToken)).reason == .revoked)
         #expect(
             try await eventually(within: .seconds(5)) { load.failed(UInt32(RPCError.Code.unavailable.rawValue)) > 0 })
+        // Past the bound (5 s without following the store), Validate no longer guesses.
+        #expect(
+            try await eventually(within: .seconds(30)) {
+                do {
+                    _ = try await client.validate(ValidateRequest(token: live.accessToken))
+                    return false
+                } catch let error as RPCError {
+                    return error.code == .unavailable
+                } catch {
+                    return false
+                }
+            })
 
         // Back: everything resumes without restarting tokend.
         try redis.start()
         let atRestart = load.acknowledgedCount
         #expect(try await eventually(within: .seconds(10)) { (try? await client.health().serving) == true })
+        #expect(
+            try await eventually(within: .seconds(10)) {
+                (try? await client.validate(ValidateRequest(token: revoked.accessToken)))?.reason == .revoked
+            })
         #expect(try await eventually(within: .seconds(10)) { load.acknowledgedCount >= atRestart + 100 })
         load.running.store(false, ordering: .relaxed)
         for worker in workers {
