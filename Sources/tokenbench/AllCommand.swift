@@ -36,6 +36,13 @@ struct AllCommand: AsyncParsableCommand {
     @Flag(help: "A short smoke run: every scenario works end to end (10,000 revocations, 1 round, short windows).")
     var quick = false
 
+    @Option(
+        help: """
+            A Redis server, redis://HOST:PORT[/DB], for session.redis, redis.set and the RPC calls on the \
+            Redis store (without it they are left out).
+            """)
+    var redis: String?
+
     @Option(help: "Write the results as JSON to this file.")
     var json: String?
 
@@ -57,10 +64,12 @@ struct AllCommand: AsyncParsableCommand {
             rounds: quick ? 1 : rounds,
             revocations: quick ? 10_000 : revocations,
             propagations: quick ? 50 : 500,
-            watchers: 16
+            watchers: 16,
+            redisURL: redis
         )
         let session = try await BenchSession.start(settings: settings)
-        let names = selected.isEmpty ? BenchSession.scenarioNames : BenchSession.scenarioNames.filter(selected.contains)
+        let names = (selected.isEmpty ? BenchSession.scenarioNames : BenchSession.scenarioNames.filter(selected.contains))
+            .filter { redis != nil || !BenchSession.redisScenarios.contains($0) }
         let progress = Progress(total: names.count)
         var results: [ScenarioResult] = []
         do {

@@ -7,6 +7,7 @@ import Synchronization
 import TokenClient
 import TokenCore
 import TokenRPC
+import TokenRedisStore
 import TokenServer
 import TokenWire
 
@@ -19,11 +20,20 @@ final class BenchSession {
         let revocations: Int
         let propagations: Int
         let watchers: Int
+        /// A Redis server for the scenarios that need one (`session.redis`, `redis.set`, the RPC
+        /// calls on the Redis store); nil leaves them out.
+        let redisURL: String?
     }
 
     static let scenarioNames = [
-        "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "validate.rpc",
-        "issue.rpc", "refresh.rpc", "revoke.rpc", "propagation", "memory",
+        "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "session.redis",
+        "validate.rpc", "issue.rpc", "refresh.rpc", "revoke.rpc", "redis.set", "issue.rpc.redis",
+        "refresh.rpc.redis", "revoke.rpc.redis", "propagation", "memory",
+    ]
+
+    /// The scenarios that need a Redis server.
+    static let redisScenarios: Set<String> = [
+        "session.redis", "redis.set", "issue.rpc.redis", "refresh.rpc.redis", "revoke.rpc.redis",
     ]
 
     private let settings: Settings
@@ -40,7 +50,11 @@ final class BenchSession {
     private let cores = ProcessInfo.processInfo.activeProcessorCount
     /// Raw rates measured by the `sign.raw` and `verify.raw` scenarios (one core).
     private var rawRates: [String: Double] = [:]
+    /// Rates of finished scenarios, for the ratios between them.
+    private var rates: [String: Double] = [:]
     private var revoked = false
+    /// The service on the Redis store, started by the first scenario that needs it.
+    private var redisService: (bench: BenchService, client: TokenServiceClient)?
 
     private init(
         settings: Settings, directory: String, bench: BenchService, client: TokenServiceClient, endpoint: RPCEndpoint,
@@ -85,8 +99,12 @@ final class BenchSession {
             baselineKey: baselineKey, sample: sample)
     }
 
-    /// Stops the validator, the client and the service, and removes the store.
+    /// Stops the validator, the client and the services, and removes the store.
     func stop() async {
+        if let redisService {
+            await redisService.client.close()
+            try? await redisService.bench.stop()
+        }
         validatorTask.cancel()
         _ = await validatorTask.result
         await client.close()
@@ -96,6 +114,14 @@ final class BenchSession {
 
     /// Runs one scenario by name.
     func run(_ name: String) async throws -> ScenarioResult {
+        let result = try await measure(name)
+        if let rate = result.opsPerSecond {
+            rates[name] = rate
+        }
+        return result
+    }
+
+    private func measure(_ name: String) async throws -> ScenarioResult {
         switch name {
         case "sign.raw": return try rawScenario(name, operation: .sign)
         case "verify.raw": return try rawScenario(name, operation: .verify)
@@ -110,6 +136,15 @@ final class BenchSession {
         case "issue.rpc": return try await issueRPC()
         case "refresh.rpc": return try await refreshRPC()
         case "revoke.rpc": return try await revokeRPC()
+        case "session.redis": return try await sessionRedis()
+        case "redis.set": return try await redisSet()
+        case "issue.rpc.redis":
+            return try await issueRPC(name, client: try await redisClient(), note: "durable, Redis store, 64 callers")
+        case "refresh.rpc.redis":
+            return try await refreshRPC(name, client: try await redisClient(), note: "durable rotation, Redis store, 64 callers")
+        case "revoke.rpc.redis":
+            let result = try await revokeRPC(name, client: try await redisClient(), note: "durable, Redis store, 64 callers")
+            return rates["redis.set"].map { result.compared(to: "redis.set", rate: $0) } ?? result
         case "propagation": return try await propagation()
         case "memory": return memory()
         default: throw ValidationError("unknown scenario \(name)")
@@ -243,40 +278,140 @@ final class BenchSession {
         ).compared(to: "verify.raw × \(cores) cores", rate: try rawRate("verify.raw", .verify) * Double(cores))
     }
 
-    private func issueRPC() async throws -> ScenarioResult {
+    private func issueRPC(
+        _ name: String = "issue.rpc",
+        client: TokenServiceClient? = nil,
+        note: String = "durable, embedded store, 64 callers"
+    ) async throws -> ScenarioResult {
         let counter = Atomic<Int>(0)
-        let (rate, latency) = try await closedLoop(callers: 64) { client in
+        let (rate, latency) = try await closedLoop(callers: 64, client: client ?? self.client) { client in
             let index = counter.add(1, ordering: .relaxed).newValue
             _ = try await client.issue(IssueRequest(subject: "bench-\(index % 10_000)", audience: ["api"], withRefreshToken: true))
         }
-        return ScenarioResult(name: "issue.rpc", opsPerSecond: rate, latency: latency, note: "durable, embedded store, 64 callers")
+        return ScenarioResult(name: name, opsPerSecond: rate, latency: latency, note: note)
             .compared(to: "sign.raw × \(cores) cores", rate: try rawRate("sign.raw", .sign) * Double(cores))
     }
 
-    private func refreshRPC() async throws -> ScenarioResult {
-        let chains = Mutex<[String]>(try await issue(64, refresh: true).map(\.refreshToken))
-        let (rate, latency) = try await closedLoop(callers: 64) { client in
+    private func refreshRPC(
+        _ name: String = "refresh.rpc",
+        client: TokenServiceClient? = nil,
+        note: String = "durable rotation, embedded store, 64 callers"
+    ) async throws -> ScenarioResult {
+        let client = client ?? self.client
+        let chains = Mutex<[String]>(try await issue(64, refresh: true, client: client).map(\.refreshToken))
+        let (rate, latency) = try await closedLoop(callers: 64, client: client) { client in
             guard let token = chains.withLock({ $0.popLast() }) else { throw ValidationError("no refresh token left") }
             let next = try await client.refresh(token)
             chains.withLock { $0.append(next.refreshToken) }
         }
-        return ScenarioResult(name: "refresh.rpc", opsPerSecond: rate, latency: latency, note: "durable rotation, embedded store, 64 callers")
+        return ScenarioResult(name: name, opsPerSecond: rate, latency: latency, note: note)
             .compared(to: "sign.raw × \(cores) cores", rate: try rawRate("sign.raw", .sign) * Double(cores))
     }
 
-    private func revokeRPC() async throws -> ScenarioResult {
-        let (rate, latency) = try await closedLoop(callers: 64) { client in
+    private func revokeRPC(
+        _ name: String = "revoke.rpc",
+        client: TokenServiceClient? = nil,
+        note: String = "durable, embedded store, 64 callers"
+    ) async throws -> ScenarioResult {
+        let (rate, latency) = try await closedLoop(callers: 64, client: client ?? self.client) { client in
             _ = try await client.revoke(RevokeRequest(target: .tokenID(try TokenID.random().text)))
         }
-        return ScenarioResult(name: "revoke.rpc", opsPerSecond: rate, latency: latency, note: "durable, embedded store, 64 callers")
+        return ScenarioResult(name: name, opsPerSecond: rate, latency: latency, note: note)
+    }
+
+    // MARK: - Redis
+
+    /// The seed's Redis-session design: one `GET session:<id>` per request, from one caller in a
+    /// loop (as `verify.warm` runs), over 10,000 stored sessions.
+    private func sessionRedis() async throws -> ScenarioResult {
+        let connection = try await redisConnection()
+        defer { connection.close() }
+        let session = String(repeating: "x", count: 200)
+        _ = try await connection.sendAll((0..<10_000).map { RedisCommand("SET", "bench:session:\($0)", session) })
+        var latency = LatencyRecorder()
+        var rounds: [Double] = []
+        let clock = ContinuousClock()
+        var index = 0
+        for _ in 0..<settings.rounds {
+            let start = clock.now
+            var count = 0
+            while clock.now - start < settings.duration {
+                let before = clock.now
+                guard try await connection.send(RedisCommand("GET", "bench:session:\(index)")).bytes != nil else {
+                    throw ValidationError("a session was missing")
+                }
+                latency.record(clock.now - before)
+                index = index + 1 == 10_000 ? 0 : index + 1
+                count += 1
+            }
+            rounds.append(Double(count) / Self.seconds(clock.now - start))
+        }
+        let result = ScenarioResult(
+            name: "session.redis", opsPerSecond: rounds.sorted()[rounds.count / 2], latency: latency,
+            note: "GET session:<id> on redis-server, one caller, 10,000 sessions")
+        return rates["verify.warm"].map { result.compared(to: "verify.warm", rate: $0) } ?? result
+    }
+
+    /// `SET` from 64 callers on one pipelined connection: what a durable write costs Redis itself
+    /// (`appendfsync always` when the server is configured so, as `tools/test`'s is).
+    private func redisSet() async throws -> ScenarioResult {
+        let connection = try await redisConnection()
+        defer { connection.close() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + settings.duration
+        let (count, latency) = try await withThrowingTaskGroup(of: (Int, LatencyRecorder).self) { group in
+            for caller in 0..<64 {
+                group.addTask {
+                    var latency = LatencyRecorder()
+                    var count = 0
+                    while clock.now < deadline {
+                        let before = clock.now
+                        _ = try await connection.send(RedisCommand("SET", "bench:set:\(caller):\(count)", "1"))
+                        latency.record(clock.now - before)
+                        count += 1
+                    }
+                    return (count, latency)
+                }
+            }
+            var total = 0
+            var merged = LatencyRecorder()
+            for try await (count, latency) in group {
+                total += count
+                merged.add(latency)
+            }
+            return (total, merged)
+        }
+        return ScenarioResult(
+            name: "redis.set", opsPerSecond: Double(count) / Self.seconds(clock.now - start), latency: latency,
+            note: "SET on redis-server, 64 callers on one connection")
+    }
+
+    private func redisConnection() async throws -> RedisConnection {
+        guard let url = settings.redisURL else { throw ValidationError("this scenario needs --redis URL") }
+        return try await RedisConnection.connect(try RedisConfiguration(url: url), on: MultiThreadedEventLoopGroup.singleton.next())
+    }
+
+    /// A client of a second service, on the Redis store.
+    private func redisClient() async throws -> TokenServiceClient {
+        if let redisService { return redisService.client }
+        guard let url = settings.redisURL else { throw ValidationError("this scenario needs --redis URL") }
+        var logger = Logger(label: "tokenbench")
+        logger.logLevel = .error
+        let bench = try await BenchService.start(
+            configuration: TokenServiceConfiguration(issuer: "https://bench.example"), directory: "", redisURL: url,
+            logger: logger)
+        let client = TokenServiceClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: bench.port)], credential: "bench")
+        redisService = (bench, client)
+        return client
     }
 
     /// Calls per second and their latencies with `callers` tasks each calling in a loop.
     private func closedLoop(
         callers: Int,
+        client: TokenServiceClient,
         _ call: @escaping @Sendable (TokenServiceClient) async throws -> Void
     ) async throws -> (Double, LatencyRecorder) {
-        let client = self.client
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + settings.duration
@@ -419,8 +554,8 @@ final class BenchSession {
     }
 
     /// Issues `count` tokens, 64 calls at a time.
-    private func issue(_ count: Int, refresh: Bool = false) async throws -> [IssueResponse] {
-        let client = self.client
+    private func issue(_ count: Int, refresh: Bool = false, client: TokenServiceClient? = nil) async throws -> [IssueResponse] {
+        let client = client ?? self.client
         return try await withThrowingTaskGroup(of: [IssueResponse].self) { group in
             for lane in 0..<64 {
                 group.addTask {

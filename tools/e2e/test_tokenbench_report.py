@@ -1,7 +1,8 @@
 """Smoke test of `tokenbench all --quick`: every scenario runs end to end, the JSON has the documented
 fields, and the latency plot parses as SVG with its two axes and one series per plotted scenario.
 
-Environment: TOKENBENCH_BINARY names the executable. No speed is asserted.
+Environment: TOKENBENCH_BINARY names the executable; TOKEN_REDIS_URL, a Redis server for the Redis
+scenarios (required when CI is set). No speed is asserted.
 """
 import json
 import os
@@ -11,10 +12,12 @@ import pytest
 import svgelements
 
 SCENARIOS = [
-    "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "validate.rpc",
-    "issue.rpc", "refresh.rpc", "revoke.rpc", "propagation", "memory",
+    "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "session.redis",
+    "validate.rpc", "issue.rpc", "refresh.rpc", "revoke.rpc", "redis.set", "issue.rpc.redis", "refresh.rpc.redis",
+    "revoke.rpc.redis", "propagation", "memory",
 ]
-PLOTTED = ["verify.local", "verify.warm", "validate.rpc"]
+PLOTTED = ["verify.local", "verify.warm", "validate.rpc", "session.redis"]
+REDIS_URL = os.environ.get("TOKEN_REDIS_URL")
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +25,13 @@ def report(tmp_path_factory):
     binary = os.environ.get("TOKENBENCH_BINARY")
     if not binary or not os.access(binary, os.X_OK):
         pytest.fail(f"$TOKENBENCH_BINARY must name an executable (got {binary!r})")
+    if not REDIS_URL:
+        pytest.fail("$TOKEN_REDIS_URL must name the Redis server of the Redis scenarios")
     directory = tmp_path_factory.mktemp("bench")
     json_file = directory / "all.json"
     run = subprocess.run(
-        [binary, "all", "--quick", "--json", str(json_file), "--report", str(directory / "report")],
+        [binary, "all", "--quick", "--redis", REDIS_URL, "--json", str(json_file), "--report",
+         str(directory / "report")],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr
@@ -41,14 +47,14 @@ def test_every_scenario_reports_its_figures(report):
     assert list(by_name) == SCENARIOS
     for name in SCENARIOS:
         assert name in stdout
-    for name in ["sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "validate.rpc",
-                 "issue.rpc", "refresh.rpc", "revoke.rpc"]:
+    for name in SCENARIOS[:-2]:
         assert by_name[name]["ops_per_s"] > 0, name
     for name in SCENARIOS[:-1]:
         scenario = by_name[name]
         assert 0 < scenario["p50_us"] <= scenario["p99_us"] <= scenario["p999_us"] <= scenario["max_us"], name
     for name, baseline in [("mint", "sign.raw"), ("verify.local", "verify.raw"), ("verify.mirror", "verify.raw"),
-                           ("verify.warm", "verify.raw")]:
+                           ("verify.warm", "verify.raw"), ("session.redis", "verify.warm"),
+                           ("revoke.rpc.redis", "redis.set")]:
         assert by_name[name]["baseline"] == baseline
         assert by_name[name]["ratio"] > 0
     assert by_name["validate.rpc"]["baseline"].startswith("verify.raw ×")
