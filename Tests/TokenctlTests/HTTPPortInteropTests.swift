@@ -68,6 +68,7 @@ import TokenTestSupport
                 "token_revocation_fanout_lag_seconds": "histogram",
                 "token_signing_keys": "gauge",
                 "token_signing_key_age_seconds": "gauge",
+                "token_http_connections_refused": "counter",
             ]
         )
         let (status, _) = server.stop()
