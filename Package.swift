@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
@@ -40,6 +41,12 @@ let package = Package(
             name: "CSQLite",
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // hiredis: the RESP reply reader and the command encoder of the Redis store.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
         ),
         // protoc-c's output for proto/token/v1/token.proto (tools/gen-proto).
         .target(
@@ -89,6 +96,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Redis client (NIO sockets, hiredis parsing) and the Redis store.
+        .target(
+            name: "TokenRedisStore",
+            dependencies: [
+                "CHiredis",
+                "TokenStore",
+                "TokenCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The token service: the nine methods on top of a store.
         .target(
             name: "TokenServer",
@@ -124,6 +144,7 @@ let package = Package(
             name: "tokend",
             dependencies: [
                 "TokenServer",
+                "TokenRedisStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -148,6 +169,7 @@ let package = Package(
                 "COpenSSL",
                 "TokenServer",
                 "TokenStore",
+                "TokenRedisStore",
                 "TokenClient",
                 "TokenRPC",
                 "TokenWire",
@@ -156,6 +178,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -216,9 +239,27 @@ let package = Package(
             name: "TokenStoreTests",
             dependencies: [
                 "TokenStore",
+                "TokenRedisStore",
                 "TokenTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenRedisStoreTests",
+            dependencies: [
+                "TokenRedisStore",
+                "TokenTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenClientTests",
+            dependencies: ["TokenClient", "TokenCore", "TokenWire"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -236,6 +277,7 @@ let package = Package(
             name: "TokenServerTests",
             dependencies: [
                 "TokenServer",
+                "TokenRedisStore",
                 "TokenClient",
                 "TokenRPC",
                 "TokenTestSupport",

@@ -11,7 +11,9 @@ import TokenStore
 /// since the last fan-out, in `seq` order, and hands it to every watcher. A read that fails is
 /// retried until it succeeds, and no heartbeat tells watchers they are current while a revocation
 /// acknowledged before the previous heartbeat has not gone out: their mirrors go stale instead,
-/// and their clients fall back to Validate.
+/// and their clients fall back to Validate. On a store shared with other instances, the store's
+/// follower wakes the pump for their revocations as well, so watchers here get them with the very
+/// `seq` the other instance answered.
 final class RevocationHub: Sendable {
     /// Events per read of the store's log: the most one fan-out or one backlog page holds.
     static let eventsPerRead = 1_000
@@ -170,6 +172,11 @@ final class RevocationHub: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.pump() }
             group.addTask { await self.beat(every: heartbeatInterval) }
+            if let shared = store as? any SharedTokenStore {
+                // Revocations stored by other instances wake the pump too.
+                let wake = self.wake
+                group.addTask { await shared.followRevocations { wake.yield() } }
+            }
             await group.next()
             group.cancelAll()
         }

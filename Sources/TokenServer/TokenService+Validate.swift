@@ -1,10 +1,18 @@
 import TokenCore
+import TokenRPC
 import TokenWire
 
 extension TokenService {
     /// Verifies a token with the shared verification routine, then checks the revocations held in
     /// memory. Never touches the store.
-    func validate(_ request: ValidateRequest) -> ValidateResponse {
+    /// - Throws: `UNAVAILABLE` on a shared store whose revocations this instance has not been able
+    ///   to follow for `sharedStateStaleAfter`: its memory may be missing revocations.
+    func validate(_ request: ValidateRequest) throws(RPCError) -> ValidateResponse {
+        if let shared = sharedStore,
+            !shared.followsRevocations(within: configuration.sharedStateStaleAfter)
+        {
+            throw .unavailable("revocation state unknown: the shared store cannot be followed")
+        }
         let now = clock.now()
         let audience = request.audience.isEmpty ? nil : request.audience
         var result = verifier.verify(request.token, keys: keys.snapshot.keySet, audience: audience, now: now)

@@ -13,6 +13,8 @@ import TokenWire
 public final class TokenService: Service {
     let configuration: TokenServiceConfiguration
     let store: any TokenStore
+    /// `store` when it is shared by several instances (Redis), else nil.
+    let sharedStore: (any SharedTokenStore)?
     let clock: any UnixClock
     let logger: Logger
     let keys: KeyRingManager
@@ -36,6 +38,7 @@ public final class TokenService: Service {
     ) async throws {
         self.configuration = configuration
         self.store = store
+        self.sharedStore = store as? any SharedTokenStore
         self.clock = clock
         self.logger = logger
         let now = clock.now()
@@ -59,7 +62,7 @@ public final class TokenService: Service {
             },
             // Validate, GetKeys and Health are CPU work on memory: they run on the event loop.
             .synchronousUnary(TokenServiceMethod.validate, role: .validate, request: ValidateRequest.self) { request, _ in
-                self.validate(request)
+                try self.validate(request)
             },
             .unary(TokenServiceMethod.refresh, role: .refresh, request: RefreshRequest.self) { request, context in
                 try await self.refresh(request, context: context)
@@ -85,7 +88,7 @@ public final class TokenService: Service {
                 RotateKeysResponse(keyID: try await self.storeCall { try await self.keys.rotate(now: self.clock.now()) })
             },
             .synchronousUnary(TokenServiceMethod.health, role: nil, request: HealthRequest.self) { _, _ in
-                HealthResponse(serving: true, store: self.store.kind, version: self.configuration.version)
+                HealthResponse(serving: self.isServing, store: self.store.kind, version: self.configuration.version)
             },
         ]
     }
@@ -98,6 +101,9 @@ public final class TokenService: Service {
                     await self.revocations.run(heartbeatInterval: self.configuration.heartbeatInterval)
                 }
                 group.addTask { await self.maintainPeriodically() }
+                if self.store is any SharedTokenStore {
+                    group.addTask { await self.followKeyRing() }
+                }
                 await group.next()
                 group.cancelAll()
             }
@@ -119,6 +125,31 @@ public final class TokenService: Service {
             try await store.purgeExpired(now: now)
         } catch {
             logger.warning("purging expired state failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// False while a shared store cannot be reached: writes fail then, and a load balancer should
+    /// send callers elsewhere.
+    var isServing: Bool {
+        (store as? any SharedTokenStore)?.isReachable ?? true
+    }
+
+    /// How often an instance on a shared store looks for key ring changes of the others.
+    static let keyRingPollInterval = Duration.milliseconds(250)
+
+    /// Picks up the key rotations of other instances (within `keyRingPollInterval` and a read).
+    private func followKeyRing() async {
+        while !Task.isCancelled {
+            do {
+                try await keys.reloadIfChanged()
+            } catch {
+                logger.debug("reading the shared key ring failed", metadata: ["error": "\(error)"])
+            }
+            do {
+                try await Task.sleep(for: Self.keyRingPollInterval)
+            } catch {
+                return
+            }
         }
     }
 

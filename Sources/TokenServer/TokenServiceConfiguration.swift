@@ -29,6 +29,9 @@ public struct TokenServiceConfiguration: Sendable {
     /// The most sessions ListSessions answers; a subject with more live sessions is answered
     /// RESOURCE_EXHAUSTED (the contract has no paging; Revoke by subject ends them all).
     public var maxListedSessions: Int = 1_000
+    /// On a shared store: how long Validate keeps answering from memory after the store's
+    /// revocations could last be followed; after that it answers UNAVAILABLE.
+    public var sharedStateStaleAfter: Duration = .seconds(5)
     /// How often expired rows are purged and the key ring pruned.
     public var maintenanceInterval: Duration = .seconds(60)
     /// The server's version, as Health reports it.

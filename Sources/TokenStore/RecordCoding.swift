@@ -2,20 +2,20 @@ import TokenCore
 
 /// The compact encoding of a session's lists and metadata in their columns: JSON, written and read
 /// with the token engine's strict JSON.
-enum RecordCoding {
+package enum RecordCoding {
     /// `strings` as a JSON array.
-    static func encode(_ strings: [String]) -> String {
+    package static func encode(_ strings: [String]) -> String {
         JSONValue.arrayText(of: strings)
     }
 
     /// `map` as a JSON object, keys sorted.
-    static func encode(_ map: [String: String]) -> String {
+    package static func encode(_ map: [String: String]) -> String {
         JSONValue.objectText(of: map)
     }
 
     /// The array stored as `text`.
     /// - Throws: `corrupt` when `text` is not a JSON array of strings.
-    static func decodeStrings(_ text: String, column: String) throws(TokenStoreError) -> [String] {
+    package static func decodeStrings(_ text: String, column: String) throws(TokenStoreError) -> [String] {
         guard case .array(let elements) = try? JSONValue(parsing: text) else {
             throw .corrupt("the stored \(column) is not a JSON array")
         }
@@ -32,7 +32,7 @@ enum RecordCoding {
 
     /// The map stored as `text`.
     /// - Throws: `corrupt` when `text` is not a JSON object of strings.
-    static func decodeMap(_ text: String, column: String) throws(TokenStoreError) -> [String: String] {
+    package static func decodeMap(_ text: String, column: String) throws(TokenStoreError) -> [String: String] {
         guard case .object(let object) = try? JSONValue(parsing: text) else {
             throw .corrupt("the stored \(column) is not a JSON object")
         }

@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import TokenCore
 import TokenRPC
+import TokenRedisStore
 import TokenServer
 import TokenStore
 
@@ -13,13 +14,24 @@ struct BenchService {
     private let services: ServiceGroup
     private let task: Task<Void, any Error>
 
-    /// Opens the store in `directory` and starts the service and the server on a free port.
+    /// Opens the store (the embedded one in `directory`, or Redis when `redisURL` is given) and
+    /// starts the service and the server on a free port.
     static func start(
         configuration: TokenServiceConfiguration,
         directory: String,
+        redisURL: String? = nil,
         logger: Logger
     ) async throws -> BenchService {
-        let store = try await EmbeddedTokenStore(directory: directory, logger: logger)
+        let store: any TokenStore
+        if let redisURL {
+            // A fixed master key: the benchmark's keys protect nothing.
+            store = try await RedisTokenStore(
+                configuration: RedisTokenStoreConfiguration(
+                    redis: try RedisConfiguration(url: redisURL), masterKey: [UInt8](repeating: 0x42, count: 32)),
+                logger: logger)
+        } else {
+            store = try await EmbeddedTokenStore(directory: directory, logger: logger)
+        }
         let service = try await TokenService(configuration: configuration, store: store, logger: logger)
         var rpcConfiguration = RPCServerConfiguration()
         rpcConfiguration.port = 0

@@ -48,6 +48,9 @@ struct ServiceCommand: AsyncParsableCommand {
     @Option(help: "Directory for the store (default: a fresh temporary directory, removed afterwards).")
     var dataDir: String?
 
+    @Option(help: "Measure on the Redis store at this redis:// URL instead of the embedded store.")
+    var store: String?
+
     @Option(help: "Measurement rounds; the median is reported.")
     var rounds: Int = 3
 
@@ -84,7 +87,8 @@ struct ServiceCommand: AsyncParsableCommand {
         logger.logLevel = .error
         var configuration = TokenServiceConfiguration(issuer: "https://bench.example")
         configuration.algorithm = algorithm
-        let bench = try await BenchService.start(configuration: configuration, directory: directory, logger: logger)
+        let bench = try await BenchService.start(
+            configuration: configuration, directory: directory, redisURL: store, logger: logger)
         defer { bench.cancel() }
         let port = bench.port
         // The load runs on an event loop of its own, as a client process would; its CPU time still

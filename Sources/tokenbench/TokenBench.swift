@@ -6,6 +6,6 @@ struct TokenBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenbench",
         abstract: "Benchmarks of the token service.",
-        subcommands: [EngineCommand.self, ServiceCommand.self, ValidatorCommand.self]
+        subcommands: [AllCommand.self, EngineCommand.self, ServiceCommand.self, FanoutCommand.self]
     )
 }

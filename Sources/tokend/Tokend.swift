@@ -1,10 +1,12 @@
 import ArgumentParser
+import Foundation
 import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
 import TokenCore
 import TokenRPC
+import TokenRedisStore
 import TokenServer
 import TokenStore
 import UnixSignals
@@ -24,8 +26,8 @@ struct Tokend: AsyncParsableCommand {
     @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).")
     var listen: String = "127.0.0.1:7070"
 
-    @Option(help: "Directory of the embedded store and the signing keys.")
-    var dataDir: String
+    @Option(help: "Directory of the embedded store and the signing keys (required without --store).")
+    var dataDir: String?
 
     @Option(help: "Callers file (JSON): names, SHA-256 of API keys, roles.")
     var callers: String
@@ -33,7 +35,12 @@ struct Tokend: AsyncParsableCommand {
     @Option(help: "The issuer (iss) of every token.")
     var issuer: String
 
-    @Option(help: "Shared state in Redis, redis://HOST:PORT[/DB] (default: the embedded store).")
+    @Option(
+        help: """
+            Shared state in Redis, redis://[USER:PASSWORD@]HOST:PORT[/DB] or \
+            redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB] (default: the embedded store). \
+            The signing keys are sealed under TOKEND_MASTER_KEY (64 hex characters).
+            """)
     var store: String?
 
     @Option(help: "Algorithm of new signing keys: EdDSA or ES256.")
@@ -91,6 +98,9 @@ struct Tokend: AsyncParsableCommand {
         guard tlsClientCa == nil || tlsCert != nil else {
             throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key")
         }
+        guard store != nil || dataDir != nil else {
+            throw ValidationError("--data-dir is required without --store")
+        }
     }
 
     /// The RPC port's TLS settings, nil without --tls-cert.
@@ -143,9 +153,6 @@ struct Tokend: AsyncParsableCommand {
         }
         // Unusable TLS files stop tokend before it opens the store.
         try tls?.checkFiles()
-        if let store {
-            throw ValidationError("--store \(store): the Redis store is not available in this version; omit --store for the embedded store")
-        }
 
         var service = TokenServiceConfiguration(issuer: issuer)
         service.algorithm = TokenAlgorithm(rawValue: algorithm) ?? .edDSA
@@ -155,8 +162,8 @@ struct Tokend: AsyncParsableCommand {
         service.rotateEvery = rotateEvery
 
         let registry = try CallerRegistry(contentsOfFile: callers)
-        let embedded = try await EmbeddedTokenStore(directory: dataDir, logger: logger)
-        let tokenService = try await TokenService(configuration: service, store: embedded, logger: logger)
+        let tokenStore = try await openStore(logger: logger)
+        let tokenService = try await TokenService(configuration: service, store: tokenStore, logger: logger)
 
         var rpc = RPCServerConfiguration()
         rpc.host = endpoint.host
@@ -200,6 +207,69 @@ struct Tokend: AsyncParsableCommand {
             )
         )
         try await group.run()
+    }
+}
+
+extension Tokend {
+    /// The Redis store when `--store` names one, else the embedded store in `--data-dir`.
+    func openStore(logger: Logger) async throws -> any TokenStore {
+        guard let store else {
+            return try await EmbeddedTokenStore(directory: dataDir ?? ".", logger: logger)
+        }
+        let redis: RedisConfiguration
+        do {
+            redis = try RedisConfiguration(url: store)
+        } catch {
+            throw StartupError("--store: \(error)")
+        }
+        let configuration = RedisTokenStoreConfiguration(redis: redis, masterKey: try Self.masterKey())
+        do {
+            return try await RedisTokenStore(configuration: configuration, logger: logger)
+        } catch {
+            throw StartupError("--store \(redis): \(error)")
+        }
+    }
+
+    /// The 32-byte key of `TOKEND_MASTER_KEY` (64 hex characters).
+    static func masterKey() throws -> [UInt8] {
+        let name = "TOKEND_MASTER_KEY"
+        guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else {
+            throw StartupError(
+                "\(name) is not set: the Redis store seals the signing keys under it (64 hex characters)")
+        }
+        var key: [UInt8] = []
+        var high: UInt8?
+        for character in text.utf8 {
+            guard let digit = Self.hexDigit(character) else { break }
+            if let first = high {
+                key.append(first << 4 | digit)
+                high = nil
+            } else {
+                high = digit
+            }
+        }
+        guard text.utf8.count == 64, key.count == 32 else {
+            throw StartupError("\(name) must be 64 hex characters (a 256-bit key)")
+        }
+        return key
+    }
+
+    private static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+/// A reason `tokend` cannot start, printed as one line.
+struct StartupError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }
 

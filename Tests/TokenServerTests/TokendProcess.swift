@@ -31,9 +31,16 @@ final class TokendProcess {
 
     /// Starts `tokend` on `dataDirectory` and waits for its `tokend listening on` line.
     /// - Parameter listenPort: the loopback port to listen on (0: a free one).
-    init(dataDirectory: String, callersFile: String, listenPort: Int = 0, extraArguments: [String] = []) throws {
+    init(
+        dataDirectory: String,
+        callersFile: String,
+        listenPort: Int = 0,
+        extraArguments: [String] = [],
+        environment: [String: String] = [:]
+    ) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.arguments =
             [
                 "--listen", "127.0.0.1:\(listenPort)", "--data-dir", dataDirectory, "--callers", callersFile,

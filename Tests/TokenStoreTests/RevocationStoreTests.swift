@@ -2,12 +2,13 @@ import Testing
 import TokenCore
 import TokenStore
 
-@Suite("Embedded store: revocations")
+@Suite("Stores: revocations")
 struct RevocationStoreTests {
-    @Test func revokingSessionsAndSubjectsMarksAndCountsLiveSessions() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: StoreKind.all)
+    func revokingSessionsAndSubjectsMarksAndCountsLiveSessions(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
         defer { fixture.remove() }
-        let store = try await fixture.open()
+        let store = try await fixture.openStore()
         try await store.createSession(StoreFixture.session("s1"), refreshToken: nil)
         try await store.createSession(StoreFixture.session("s2"), refreshToken: nil)
         try await store.createSession(StoreFixture.session("s3", expiresAt: 2_000), refreshToken: nil)
@@ -45,10 +46,11 @@ struct RevocationStoreTests {
         await store.close()
     }
 
-    @Test func eventsArePagedInOrderAndTheSnapshotKeepsTheLatestPerTarget() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: StoreKind.all)
+    func eventsArePagedInOrderAndTheSnapshotKeepsTheLatestPerTarget(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
         defer { fixture.remove() }
-        let store = try await fixture.open()
+        let store = try await fixture.openStore()
         #expect(try await store.activeRevocations(now: 0) == RevocationSnapshot(events: [], headSeq: 0))
         #expect(try await store.revocationEvents(after: 0, limit: 10) == RevocationEventPage(events: [], isComplete: true))
         let requests = [
@@ -78,10 +80,11 @@ struct RevocationStoreTests {
         await store.close()
     }
 
-    @Test func concurrentRevokesGetDistinctIncreasingSeqsThatSurviveReopening() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: StoreKind.all)
+    func concurrentRevokesGetDistinctIncreasingSeqsThatSurviveReopening(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
         defer { fixture.remove() }
-        let store = try await fixture.open()
+        let store = try await fixture.openStore()
 
         let receipts = try await withThrowingTaskGroup(of: RevocationReceipt.self) { group in
             for index in 0..<500 {
@@ -99,7 +102,7 @@ struct RevocationStoreTests {
         #expect(seqs == Array(1...500))
         #expect(Set(receipts.map(\.event.value)).count == 500)
 
-        let reopened = try await fixture.open()
+        let reopened = try await fixture.openStore()
         let stored = try await reopened.revocationEvents(after: 0, limit: 1_000)
         #expect(stored == RevocationEventPage(events: receipts.map(\.event).sorted { $0.seq < $1.seq }, isComplete: true))
         let next = try await reopened.revoke(
@@ -108,10 +111,11 @@ struct RevocationStoreTests {
         await reopened.close()
     }
 
-    @Test func purgeDropsExpiredRecordsAndSeqsAreNeverReused() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: StoreKind.all)
+    func purgeDropsExpiredRecordsAndSeqsAreNeverReused(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
         defer { fixture.remove() }
-        let store = try await fixture.open()
+        let store = try await fixture.openStore()
         try await store.createSession(
             StoreFixture.session("old", expiresAt: 500),
             refreshToken: StoreFixture.token(1, session: "old", expiresAt: 500))
@@ -153,7 +157,7 @@ struct RevocationStoreTests {
         #expect(try await store.activeRevocations(now: 0) == RevocationSnapshot(events: [], headSeq: 3))
         await store.close()
 
-        let reopened = try await fixture.open()
+        let reopened = try await fixture.openStore()
         #expect(try await reopened.activeRevocations(now: 0).headSeq == 3)
         #expect(try await reopened.revocationEvents(after: 2, limit: 10) == RevocationEventPage(events: [], isComplete: false))
         let next = try await reopened.revoke(

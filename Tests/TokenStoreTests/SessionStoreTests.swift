@@ -3,12 +3,13 @@ import TokenCore
 
 @testable import TokenStore
 
-@Suite("Embedded store: sessions and refresh tokens")
+@Suite("Stores: sessions and refresh tokens")
 struct SessionStoreTests {
-    @Test func sessionsRoundTripAndLiveSessionsFilter() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: StoreKind.all)
+    func sessionsRoundTripAndLiveSessionsFilter(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
         defer { fixture.remove() }
-        let store = try await fixture.open()
+        let store = try await fixture.openStore()
         let older = StoreFixture.session("s-older", createdAt: 1_000)
         let newer = StoreFixture.session("s-newer", createdAt: 2_000)
         let expired = StoreFixture.session("s-expired", createdAt: 3_000, expiresAt: 5_000)
@@ -35,10 +36,11 @@ struct SessionStoreTests {
         await store.close()
     }
 
-    @Test func createSessionStoresItsRefreshTokenAndRejectsConflicts() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: StoreKind.all)
+    func createSessionStoresItsRefreshTokenAndRejectsConflicts(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
         defer { fixture.remove() }
-        let store = try await fixture.open()
+        let store = try await fixture.openStore()
         let token = StoreFixture.token(1, session: "s1")
         try await store.createSession(StoreFixture.session("s1"), refreshToken: token)
         #expect(try await store.refreshToken(hash: token.hash, sessionID: "s1") == token)
@@ -62,10 +64,11 @@ struct SessionStoreTests {
         await store.close()
     }
 
-    @Test func spendingRotatesTheTokenAndExtendsTheSession() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: StoreKind.all)
+    func spendingRotatesTheTokenAndExtendsTheSession(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
         defer { fixture.remove() }
-        let store = try await fixture.open()
+        let store = try await fixture.openStore()
         let first = StoreFixture.token(1, session: "s1")
         try await store.createSession(StoreFixture.session("s1"), refreshToken: first)
         let second = StoreFixture.token(2, session: "s1", expiresAt: 30_000)
@@ -94,10 +97,11 @@ struct SessionStoreTests {
         await store.close()
     }
 
-    @Test func spendWithASuccessorOfAnotherSessionFailsAndLeavesBothSessionsAsTheyWere() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: StoreKind.all)
+    func spendWithASuccessorOfAnotherSessionFailsAndLeavesBothSessionsAsTheyWere(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
         defer { fixture.remove() }
-        let store = try await fixture.open()
+        let store = try await fixture.openStore()
         let first = StoreFixture.token(1, session: "s1")
         try await store.createSession(StoreFixture.session("s1"), refreshToken: first)
         try await store.createSession(StoreFixture.session("s2"), refreshToken: nil)
@@ -111,10 +115,11 @@ struct SessionStoreTests {
         await store.close()
     }
 
-    @Test func concurrentSpendsOfOneTokenHaveExactlyOneWinner() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: StoreKind.all)
+    func concurrentSpendsOfOneTokenHaveExactlyOneWinner(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
         defer { fixture.remove() }
-        let store = try await fixture.open()
+        let store = try await fixture.openStore()
         let first = StoreFixture.token(0, session: "s1")
         try await store.createSession(StoreFixture.session("s1"), refreshToken: first)
 
@@ -212,10 +217,11 @@ struct SessionStoreTests {
         await store.close()
     }
 
-    @Test func concurrentWritesWithOneDuplicateAllGetTheirOwnResult() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: StoreKind.all)
+    func concurrentWritesWithOneDuplicateAllGetTheirOwnResult(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
         defer { fixture.remove() }
-        let store = try await fixture.open()
+        let store = try await fixture.openStore()
         try await store.createSession(StoreFixture.session("taken"), refreshToken: nil)
 
         let failures = try await withThrowingTaskGroup(of: String?.self) { group in

@@ -1,25 +1,71 @@
 import Foundation
 import Logging
+import NIOPosix
+import Testing
 import TokenCore
+import TokenRedisStore
 import TokenStore
+import TokenTestSupport
 
-/// A fresh temporary directory holding one store's data directory, removed by `remove()`.
+/// The store implementations the protocol's tests run against.
+enum StoreKind: String, Sendable, CustomTestStringConvertible {
+    case embedded
+    case redis
+
+    /// The embedded store, and the Redis store when a server is configured (`TOKEN_REDIS_URL`) or
+    /// under CI (where a missing server then fails the Redis cases instead of skipping them).
+    static var all: [StoreKind] {
+        RedisTestServer.isRequired ? [.embedded, .redis] : [.embedded]
+    }
+
+    var testDescription: String { rawValue }
+}
+
+/// A fresh temporary directory holding one store's data directory, removed by `remove()`; for the
+/// Redis store, a fresh key prefix on the test server.
 struct StoreFixture {
+    /// Which store `openStore()` opens.
+    let kind: StoreKind
     /// The temporary directory (removed at the end).
     let root: String
     /// The store's data directory, inside `root`, not yet created.
     let dataDirectory: String
+    /// The Redis store's key prefix: unique, so tests running at once never share keys. The test
+    /// server is private to the run (tools/test), so the keys are left to it.
+    let redisKeyPrefix: String
 
-    init() throws {
-        root = FileManager.default.temporaryDirectory.path + "/tokenstore-test-" + UUID().uuidString
+    init(_ kind: StoreKind = .embedded) throws {
+        self.kind = kind
+        let id = UUID().uuidString
+        root = FileManager.default.temporaryDirectory.path + "/tokenstore-test-" + id
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         dataDirectory = root + "/data"
+        redisKeyPrefix = "test:\(id):tok:v1:"
     }
 
-    /// Opens (or reopens) the store on `dataDirectory`.
+    /// Opens (or reopens) the embedded store on `dataDirectory`.
     func open() async throws(TokenStoreError) -> EmbeddedTokenStore {
         try await EmbeddedTokenStore(directory: dataDirectory, logger: Self.logger)
     }
+
+    /// Opens (or reopens) the store of `kind`: the embedded one on `dataDirectory`, the Redis one on
+    /// `TOKEN_REDIS_URL` under `redisKeyPrefix`, with a clock at 0 (the tests' times are small
+    /// numbers, which must not turn into TTLs in the past).
+    func openStore() async throws -> any TokenStore {
+        switch kind {
+        case .embedded:
+            return try await open()
+        case .redis:
+            let redis = try RedisConfiguration(url: try RedisTestServer.requiredURL())
+            return try await RedisTokenStore(
+                configuration: RedisTokenStoreConfiguration(
+                    redis: redis, keyPrefix: redisKeyPrefix, masterKey: Self.masterKey, clock: ManualClock(start: 0)),
+                eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                logger: Self.logger)
+        }
+    }
+
+    static let masterKey = [UInt8](repeating: 0x5a, count: 32)
 
     func remove() {
         try? FileManager.default.removeItem(atPath: root)

@@ -27,14 +27,14 @@ ensure_packages() {
 # The Debian packages every build needs.
 ensure_build_packages() {
     ensure_packages pkg-config:pkg-config dpkg=libprotobuf-c-dev:libprotobuf-c-dev \
-        dpkg=libssl-dev:libssl-dev dpkg=libsqlite3-dev:libsqlite3-dev
+        dpkg=libssl-dev:libssl-dev dpkg=libsqlite3-dev:libsqlite3-dev dpkg=libhiredis-dev:libhiredis-dev
 }
 
 # The PyPI packages of the interop tests (an independent protobuf runtime, two JOSE libraries and
-# the Prometheus text parser),
-# listed in tools/interop/requirements.txt.
+# the Prometheus text parser and redis-py for the public revocation schema), listed in
+# tools/interop/requirements.txt.
 ensure_python_packages() {
-    if ! python3 -c 'import google.protobuf, jwt, joserfc, cryptography, prometheus_client' >/dev/null 2>&1; then
+    if ! python3 -c 'import google.protobuf, jwt, joserfc, cryptography, prometheus_client, redis' >/dev/null 2>&1; then
         python3 -m pip --version >/dev/null 2>&1 || ensure_packages dpkg=python3-pip:python3-pip
         echo "installing Python packages from tools/interop/requirements.txt" >&2
         python3 -m pip install --quiet --disable-pip-version-check -r tools/interop/requirements.txt >&2 \

@@ -1,0 +1,625 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import TokenCore
+import TokenStore
+
+/// The store of several `tokend` instances sharing one Redis: sessions, refresh-token hashes,
+/// revocations (public keys, a monotonic `seq` and an event stream) and the sealed key ring.
+///
+/// Records carry native TTLs: a revocation key expires when the tokens it covers can no longer be
+/// valid, a session and its refresh tokens expire with the session. Every change of several keys is
+/// one Lua script, so it is atomic across instances. `purgeExpired` deletes what expired before
+/// the given time through expiry indexes (and trims the event stream the same way). The layout is
+/// documented in docs/redis.md; the `revoked:` keys are a public, versioned schema.
+public final class RedisTokenStore: TokenStore {
+    /// The most events one `revocationEvents` call returns, whatever its `limit`.
+    public static let maxEventsPerRead = 10_000
+    /// The most keys a key ring may hold.
+    public static let maxSigningKeys = 64
+    /// The longest revocation value or reason, session id or subject, in bytes.
+    static let maxValueLength = 4_096
+    static let maxHashLength = 64
+    /// The most records (and events) one purge script deletes.
+    static let purgeRoundRecords = 1_000
+
+    /// "redis".
+    public let kind = "redis"
+
+    let client: RedisClient
+    let keys: RedisStoreKeys
+    let eventLoop: any EventLoop
+    let logger: Logger
+    /// The replicas connected to the master, as `ROLE` last said (refreshed about once a second).
+    let connectedReplicas = Atomic<Int>(0)
+    /// When the revocation follower last had an answer (uptime nanoseconds; 0: never).
+    let followConfirmedAt = Atomic<UInt64>(0)
+    private let configuration: RedisTokenStoreConfiguration
+    private let scripts: [Script: String]
+
+    enum Script: CaseIterable, Sendable {
+        case createSession, spendRefreshToken, revoke, purge
+
+        var source: String {
+            switch self {
+            case .createSession: RedisStoreScripts.createSession
+            case .spendRefreshToken: RedisStoreScripts.spendRefreshToken
+            case .revoke: RedisStoreScripts.revoke
+            case .purge: RedisStoreScripts.purge
+            }
+        }
+    }
+
+    /// Connects to Redis and loads the scripts.
+    /// - Parameters:
+    ///   - configuration: the server, key prefix, master key and clock.
+    ///   - eventLoop: the loop the connections run on.
+    ///   - logger: where the store logs; it never logs keys, tokens or passwords.
+    /// - Throws: `unavailable` when Redis cannot be reached or refuses the login (the message says
+    ///   which).
+    public init(
+        configuration: RedisTokenStoreConfiguration,
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
+        logger: Logger
+    ) async throws(TokenStoreError) {
+        if let masterKey = configuration.masterKey, masterKey.count != AESGCM.keyLength {
+            throw .rejected("the master key must be \(AESGCM.keyLength) bytes")
+        }
+        let client = RedisClient(configuration: configuration.redis, eventLoop: eventLoop, logger: logger)
+        var scripts: [Script: String] = [:]
+        do throws(RedisError) {
+            try await client.connect()
+            for script in Script.allCases {
+                scripts[script] = try await Self.load(script, on: client)
+            }
+        } catch {
+            client.close()
+            throw Self.storeError(error)
+        }
+        self.client = client
+        self.eventLoop = eventLoop
+        self.scripts = scripts
+        self.keys = RedisStoreKeys(prefix: configuration.keyPrefix)
+        self.configuration = configuration
+        self.logger = logger
+        logger.info("redis store opened", metadata: ["redis": "\(configuration.redis)"])
+        if configuration.redis.replicasToWait > 0 {
+            try await refreshConnectedReplicas()
+        }
+    }
+
+    private static func load(_ script: Script, on client: RedisClient) async throws(RedisError) -> String {
+        let reply = try await client.send(RedisCommand("SCRIPT", ["LOAD", RedisArgument(script.source)]))
+        guard let sha = reply.string, sha.utf8.count == 40 else {
+            if case .error(let message) = reply { throw RedisError.server(message) }
+            throw RedisError.protocolViolation("SCRIPT LOAD answered without a digest")
+        }
+        return sha
+    }
+
+    // MARK: Keys
+
+    public func loadSigningKeys() async throws(TokenStoreError) -> [StoredSigningKey] {
+        let reply = try await send(RedisCommand("GET", [RedisArgument(keys.keyRing)]))
+        if reply.isNull { return [] }
+        guard let sealed = reply.bytes else { throw .corrupt("the key ring is not a string") }
+        guard let masterKey = configuration.masterKey else {
+            throw .unavailable("a key ring is stored but no master key was given to open it")
+        }
+        let plaintext: [UInt8]
+        do {
+            plaintext = try AESGCM.open(key: masterKey, sealed: sealed, associatedData: keys.keyRing)
+        } catch {
+            throw .corrupt("the key ring cannot be opened with this master key")
+        }
+        return try KeyRingCoding.decode(plaintext)
+    }
+
+    public func saveSigningKeys(_ keys: [StoredSigningKey]) async throws(TokenStoreError) {
+        guard keys.count <= Self.maxSigningKeys else {
+            throw .rejected("a key ring holds at most \(Self.maxSigningKeys) keys")
+        }
+        guard let masterKey = configuration.masterKey else {
+            throw .rejected("the Redis store needs a master key to store signing keys")
+        }
+        var keyIDs = Set<String>()
+        for key in keys {
+            guard keyIDs.insert(key.keyID).inserted else { throw .rejected("duplicate key id \(key.keyID)") }
+            guard (1...16_384).contains(key.privateKeyPKCS8.count) else {
+                throw .rejected("the private key of \(key.keyID) is empty or too large")
+            }
+        }
+        let sealed: [UInt8]
+        do {
+            sealed = try AESGCM.seal(
+                key: masterKey, plaintext: KeyRingCoding.encode(keys), associatedData: self.keys.keyRing)
+        } catch {
+            throw .rejected("cannot seal the key ring: \(error)")
+        }
+        try expectOK(try await send(RedisCommand("SET", [RedisArgument(self.keys.keyRing), RedisArgument(sealed)])))
+        try await waitForReplicas()
+    }
+
+    // MARK: Sessions and refresh tokens
+
+    public func createSession(_ session: SessionRecord, refreshToken: RefreshTokenRecord?) async throws(TokenStoreError)
+    {
+        try Self.checkText(session.sessionID)
+        try Self.checkText(session.subject)
+        if let refreshToken {
+            guard refreshToken.sessionID == session.sessionID else {
+                throw .rejected("the refresh token belongs to another session")
+            }
+            try Self.checkHash(refreshToken.hash)
+        }
+        var fields: [RedisArgument] = [
+            "sub", RedisArgument(session.subject),
+            "aud", RedisArgument(RecordCoding.encode(session.audience)),
+            "scp", RedisArgument(RecordCoding.encode(session.scopes)),
+            "ext", RedisArgument(session.extraClaimsJSON),
+            "md", RedisArgument(RecordCoding.encode(session.metadata)),
+            "c", RedisArgument(session.createdAt),
+            "r", RedisArgument(session.refreshedAt),
+            "e", RedisArgument(session.expiresAt),
+        ]
+        if let revokedAt = session.revokedAt {
+            fields += ["rv", RedisArgument(revokedAt)]
+        }
+        if let refreshToken {
+            fields += [
+                "rh", RedisArgument(refreshToken.hash), "ri", RedisArgument(refreshToken.issuedAt),
+                "rx", RedisArgument(refreshToken.expiresAt),
+            ]
+        }
+        let subject = session.subject
+        let sessionID = session.sessionID
+        let reply = try await run(
+            .createSession,
+            keys: [
+                keys.sessionSubject(sessionID), keys.session(subject, sessionID), keys.sessions(subject), keys.expiry,
+            ],
+            arguments: [
+                RedisArgument(subject), RedisArgument(sessionID), RedisArgument(ttlMilliseconds(session.expiresAt)),
+                RedisArgument(session.createdAt), RedisArgument(session.expiresAt),
+                RedisArgument(RedisStoreKeys.sessionMember(subject, sessionID)),
+            ] + fields)
+        guard reply.int64 == 1 else { throw .rejected("session \(sessionID) exists") }
+    }
+
+    public func createSession(
+        _ session: SessionRecord,
+        refreshToken: RefreshTokenRecord?,
+        on eventLoop: any EventLoop,
+        completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void
+    ) {
+        Task {
+            let result: Result<Void, TokenStoreError>
+            do throws(TokenStoreError) {
+                try await self.createSession(session, refreshToken: refreshToken)
+                result = .success(())
+            } catch {
+                result = .failure(error)
+            }
+            eventLoop.execute { completion(result) }
+        }
+    }
+
+    public func session(id: String) async throws(TokenStoreError) -> SessionRecord? {
+        guard let subject = try await subject(ofSession: id) else { return nil }
+        let reply = try await send(RedisCommand("HGETALL", [RedisArgument(keys.session(subject, id))]))
+        return try Self.sessionRecord(id, reply)
+    }
+
+    public func liveSessions(subject: String, now: Int64, limit: Int) async throws(TokenStoreError) -> [SessionRecord] {
+        guard limit > 0 else { return [] }
+        var live: [SessionRecord] = []
+        var start = 0
+        // Newest first, a page at a time: a subject's list is read only as far as `limit` needs.
+        while live.count < limit {
+            let listed = try await send(
+                RedisCommand(
+                    "ZREVRANGE",
+                    [RedisArgument(keys.sessions(subject)), RedisArgument(start), RedisArgument(start + 127)]))
+            guard let members = listed.array else { throw .corrupt("a subject's session list is not an array") }
+            let page = members.compactMap(\.string)
+            guard !page.isEmpty else { break }
+            start += members.count
+            let replies = try await sendAll(
+                page.map { RedisCommand("HGETALL", [RedisArgument(keys.session(subject, $0))]) })
+            for (id, reply) in zip(page, replies) {
+                guard let session = try Self.sessionRecord(id, reply) else { continue }
+                if session.revokedAt == nil, session.expiresAt > now, live.count < limit {
+                    live.append(session)
+                }
+            }
+        }
+        return live
+    }
+
+    public func refreshToken(hash: [UInt8], sessionID: String) async throws(TokenStoreError) -> RefreshTokenRecord? {
+        guard (1...Self.maxHashLength).contains(hash.count) else { return nil }
+        guard let subject = try await subject(ofSession: sessionID) else { return nil }
+        let replies = try await sendAll([
+            RedisCommand("HMGET", [RedisArgument(keys.session(subject, sessionID)), "rh", "ri", "rx"]),
+            RedisCommand("HMGET", [RedisArgument(keys.spent(subject, sessionID, hash: hash)), "i", "x", "s", "p"]),
+        ])
+        guard replies.count == 2, let current = replies[0].array, let spent = replies[1].array,
+            current.count == 3, spent.count == 4
+        else { throw .corrupt("a refresh token lookup got a malformed reply") }
+        if let stored = current[0].bytes, constantTimeEquals(stored, hash) {
+            guard let issuedAt = current[1].int64, let expiresAt = current[2].int64 else {
+                throw .corrupt("a session's refresh token has no times")
+            }
+            return RefreshTokenRecord(hash: hash, sessionID: sessionID, issuedAt: issuedAt, expiresAt: expiresAt)
+        }
+        if spent.allSatisfy(\.isNull) { return nil }
+        guard let issuedAt = spent[0].int64, let expiresAt = spent[1].int64, let spentAt = spent[2].int64,
+            let replay = spent[3].bytes
+        else { throw .corrupt("a spent refresh token record is incomplete") }
+        return RefreshTokenRecord(
+            hash: hash, sessionID: sessionID, issuedAt: issuedAt, expiresAt: expiresAt, spentAt: spentAt,
+            replay: replay)
+    }
+
+    public func spendRefreshToken(hash: [UInt8], rotation: RefreshRotation) async throws(TokenStoreError) -> Bool {
+        guard (1...Self.maxHashLength).contains(hash.count) else { return false }
+        let successor = rotation.successor
+        try Self.checkHash(successor.hash)
+        let sessionID = successor.sessionID
+        guard let subject = try await subject(ofSession: sessionID) else { return false }
+        let reply = try await run(
+            .spendRefreshToken,
+            keys: [
+                keys.session(subject, sessionID), keys.spent(subject, sessionID, hash: hash), keys.expiry,
+                keys.sessionSubject(sessionID), keys.sessions(subject),
+            ],
+            arguments: [
+                RedisArgument(hash), RedisArgument(rotation.spentAt), RedisArgument(rotation.replay),
+                RedisArgument(successor.hash), RedisArgument(successor.issuedAt), RedisArgument(successor.expiresAt),
+                RedisArgument(rotation.sessionExpiresAt), RedisArgument(ttlMilliseconds(rotation.sessionExpiresAt)),
+                RedisArgument(configuration.clock.now()),
+                RedisArgument(RedisStoreKeys.sessionMember(subject, sessionID)),
+                RedisArgument(RedisStoreKeys.spentMember(subject, sessionID, hash: hash)),
+            ])
+        return reply.int64 == 1
+    }
+
+    // MARK: Revocations
+
+    public func revoke(_ revocation: RevocationRequest) async throws(TokenStoreError) -> RevocationReceipt {
+        guard revocation.value.utf8.count <= Self.maxValueLength, revocation.reason.utf8.count <= Self.maxValueLength
+        else {
+            throw .rejected("a revocation value or reason is longer than \(Self.maxValueLength) bytes")
+        }
+        var scriptKeys = [keys.seq, keys.events, keys.liveEvents, keys.revoked(revocation.kind, revocation.value)]
+        var sessionPrefix = ""
+        switch revocation.kind {
+        case .token:
+            break
+        case .session:
+            if let subject = try await subject(ofSession: revocation.value) {
+                scriptKeys.append(keys.session(subject, revocation.value))
+            }
+        case .subject:
+            scriptKeys.append(keys.sessions(revocation.value))
+            sessionPrefix = keys.subjectBase(revocation.value) + "session:"
+        }
+        let reply = try await run(
+            .revoke, keys: scriptKeys,
+            arguments: [
+                RedisArgument(Self.kindCode(revocation.kind)), RedisArgument(revocation.value),
+                RedisArgument(revocation.revokedAt), RedisArgument(revocation.expiresAt),
+                RedisArgument(revocation.reason), RedisArgument(ttlMilliseconds(revocation.expiresAt)),
+                RedisArgument(sessionPrefix),
+            ])
+        guard let values = reply.array, values.count == 2, let seq = values[0].int64.flatMap(UInt64.init(exactly:)),
+            let ended = values[1].int64.flatMap(Int.init(exactly:))
+        else { throw .corrupt("the revoke script answered \(reply)") }
+        try await waitForReplicas()
+        let event = RevocationEvent(
+            seq: seq, kind: revocation.kind, value: revocation.value, revokedAt: revocation.revokedAt,
+            expiresAt: revocation.expiresAt)
+        return RevocationReceipt(event: event, sessionsRevoked: ended)
+    }
+
+    public func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> RevocationEventPage {
+        let count = max(0, min(limit, Self.maxEventsPerRead))
+        // The events first, then the purge mark: a purge between the two reads makes the page
+        // incomplete rather than silently short.
+        var commands: [RedisCommand] = []
+        if count > 0 {
+            commands.append(
+                RedisCommand(
+                    "XRANGE",
+                    [
+                        RedisArgument(keys.events), RedisArgument("(\(seq)-0"), "+", "COUNT",
+                        RedisArgument(count),
+                    ]))
+        }
+        commands.append(RedisCommand("GET", [RedisArgument(keys.purgedSeq)]))
+        let replies = try await sendAll(commands)
+        var events: [RevocationEvent] = []
+        if count > 0 {
+            guard let entries = replies.first?.array else { throw .corrupt("XRANGE did not answer an array") }
+            events = try entries.map(Self.streamEvent)
+        }
+        guard let purgedReply = replies.last else { throw .corrupt("no reply for the purge mark") }
+        let purged = purgedReply.isNull ? 0 : purgedReply.int64.flatMap(UInt64.init(exactly:))
+        guard let purged else { throw .corrupt("the purge mark is not a number") }
+        return RevocationEventPage(events: events, isComplete: seq >= purged)
+    }
+
+    public func activeRevocations(now: Int64) async throws(TokenStoreError) -> RevocationSnapshot {
+        let head = try await send(RedisCommand("GET", [RedisArgument(keys.seq)]))
+        let headSeq = head.isNull ? 0 : head.int64.flatMap(UInt64.init(exactly:))
+        guard let headSeq else { throw .corrupt("the revocation seq is not a number") }
+        var latest: [String: RevocationEvent] = [:]
+        var offset = 0
+        let page = 10_000
+        while true {
+            let reply = try await send(
+                RedisCommand(
+                    "ZRANGEBYSCORE",
+                    [
+                        RedisArgument(keys.liveEvents), RedisArgument(now), "+inf",
+                        "WITHSCORES", "LIMIT", RedisArgument(offset), RedisArgument(page),
+                    ]))
+            guard let flat = reply.array, flat.count % 2 == 0 else {
+                throw .corrupt("the live revocation index answered no pairs")
+            }
+            for index in stride(from: 0, to: flat.count, by: 2) {
+                let event = try Self.liveEvent(flat[index], score: flat[index + 1])
+                guard event.seq <= headSeq else { continue }
+                let target = "\(Self.kindCode(event.kind))|\(event.value)"
+                if let known = latest[target], known.seq > event.seq { continue }
+                latest[target] = event
+            }
+            guard flat.count == page * 2 else { break }
+            offset += page
+        }
+        return RevocationSnapshot(events: latest.values.sorted { $0.seq < $1.seq }, headSeq: headSeq)
+    }
+
+    // MARK: Maintenance
+
+    public func purgeExpired(now: Int64) async throws(TokenStoreError) {
+        var records = 0
+        var events = 0
+        while true {
+            let reply = try await run(
+                .purge, keys: [keys.expiry, keys.liveEvents, keys.events, keys.purgedSeq],
+                arguments: [RedisArgument(now), RedisArgument(Self.purgeRoundRecords), RedisArgument(keys.prefix)])
+            guard let counts = reply.array, counts.count == 2, let round = counts[0].int64,
+                let roundEvents = counts[1].int64
+            else { throw .corrupt("the purge script answered \(reply)") }
+            records += Int(round)
+            events += Int(roundEvents)
+            guard max(round, roundEvents) >= Self.purgeRoundRecords else { break }
+        }
+        logger.debug("purged expired records", metadata: ["records": "\(records)", "revocationEvents": "\(events)"])
+    }
+
+    public func close() async {
+        client.close()
+    }
+
+    // MARK: Commands
+
+    /// Runs a script with `EVALSHA`, loading it again when the server lost it.
+    private func run(
+        _ script: Script,
+        keys: [[UInt8]],
+        arguments: [RedisArgument]
+    ) async throws(TokenStoreError) -> RedisValue {
+        guard let sha = scripts[script] else { throw .unavailable("a script was not loaded") }
+        let command = RedisCommand(
+            "EVALSHA", [RedisArgument(sha), RedisArgument(keys.count)] + keys.map(RedisArgument.init) + arguments)
+        var reply = try await sendRaw(command)
+        if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+            do throws(RedisError) {
+                _ = try await Self.load(script, on: client)
+            } catch {
+                throw Self.storeError(error)
+            }
+            reply = try await sendRaw(command)
+        }
+        if case .error(let message) = reply {
+            throw replyError(message)
+        }
+        return reply
+    }
+
+    /// Waits until `replicasToWait` replicas have every write of this connection so far (`WAIT`),
+    /// so that an acknowledged revocation survives the loss of the master.
+    /// - Throws: `unavailable` when fewer replicas confirmed in time (the write may be stored, but
+    ///   is not answered OK).
+    private func waitForReplicas() async throws(TokenStoreError) {
+        let redis = configuration.redis
+        // Without replicas (a lone master, or one just promoted) there is nothing to wait for.
+        guard redis.replicasToWait > 0, connectedReplicas.load(ordering: .relaxed) > 0 else { return }
+        let milliseconds = max(1, redis.replicaWaitTimeout.nanoseconds / 1_000_000)
+        let reply = try await send(
+            RedisCommand("WAIT", [RedisArgument(redis.replicasToWait), RedisArgument(milliseconds)]))
+        guard let confirmed = reply.int64, confirmed >= Int64(redis.replicasToWait) else {
+            throw .unavailable("the write reached \(reply.int64 ?? 0) of \(redis.replicasToWait) replicas in time")
+        }
+    }
+
+    /// Asks the master how many replicas are connected (`ROLE`).
+    func refreshConnectedReplicas() async throws(TokenStoreError) {
+        let role = try await send(RedisCommand("ROLE"))
+        guard let fields = role.array, fields.first?.string == "master", fields.count >= 3 else {
+            connectedReplicas.store(0, ordering: .relaxed)
+            return
+        }
+        connectedReplicas.store(fields[2].array?.count ?? 0, ordering: .relaxed)
+    }
+
+    /// Sends a command; an error reply throws `unavailable`.
+    func sendChecked(_ command: RedisCommand) async throws(TokenStoreError) -> RedisValue {
+        try await send(command)
+    }
+
+    private func send(_ command: RedisCommand) async throws(TokenStoreError) -> RedisValue {
+        let reply = try await sendRaw(command)
+        if case .error(let message) = reply {
+            throw replyError(message)
+        }
+        return reply
+    }
+
+    private func sendAll(_ commands: [RedisCommand]) async throws(TokenStoreError) -> [RedisValue] {
+        let replies: [RedisValue]
+        do {
+            replies = try await client.sendAll(commands)
+        } catch {
+            throw Self.storeError(error)
+        }
+        for reply in replies {
+            if case .error(let message) = reply {
+                throw replyError(message)
+            }
+        }
+        return replies
+    }
+
+    private func sendRaw(_ command: RedisCommand) async throws(TokenStoreError) -> RedisValue {
+        do {
+            return try await client.send(command)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    private func expectOK(_ reply: RedisValue) throws(TokenStoreError) {
+        guard reply == .status("OK") else { throw .unavailable("redis answered \(reply) instead of OK") }
+    }
+
+    private func subject(ofSession sessionID: String) async throws(TokenStoreError) -> String? {
+        guard sessionID.utf8.count <= Self.maxValueLength else { return nil }
+        let reply = try await send(RedisCommand("GET", [RedisArgument(keys.sessionSubject(sessionID))]))
+        if reply.isNull { return nil }
+        guard let subject = reply.string else { throw .corrupt("a session's subject is not text") }
+        return subject
+    }
+
+    /// The TTL of a record that stops mattering at `expiresAt`: until one second after it, at least
+    /// one second.
+    private func ttlMilliseconds(_ expiresAt: Int64) -> Int64 {
+        let seconds = expiresAt.subtractingReportingOverflow(configuration.clock.now())
+        guard !seconds.overflow else { return expiresAt > 0 ? Int64.max / 2 : 1_000 }
+        let clamped = min(max(seconds.partialValue + 1, 1), Int64.max / 2_000)
+        return clamped * 1_000
+    }
+
+    static func storeError(_ error: RedisError) -> TokenStoreError {
+        .unavailable("\(error)")
+    }
+
+    /// The store error of an error reply. A server that says it is a replica (after a failover) is
+    /// dropped, so the next command asks the sentinels for the master again.
+    private func replyError(_ message: String) -> TokenStoreError {
+        if message.contains("READONLY") {
+            client.reconnect()
+        }
+        return .unavailable("redis error: \(message)")
+    }
+
+    private static func checkText(_ text: String) throws(TokenStoreError) {
+        guard text.utf8.count <= maxValueLength else {
+            throw .rejected("a session id or subject is longer than \(maxValueLength) bytes")
+        }
+    }
+
+    private static func checkHash(_ hash: [UInt8]) throws(TokenStoreError) {
+        guard (1...maxHashLength).contains(hash.count) else {
+            throw .rejected("a refresh token hash must be 1 to \(maxHashLength) bytes")
+        }
+    }
+
+    // MARK: Records
+
+    static func publicName(_ kind: RevocationEvent.Kind) -> String {
+        switch kind {
+        case .token: "jti"
+        case .session: "sid"
+        case .subject: "sub"
+        }
+    }
+
+    static func kindCode(_ kind: RevocationEvent.Kind) -> String {
+        switch kind {
+        case .token: "t"
+        case .session: "s"
+        case .subject: "u"
+        }
+    }
+
+    static func kind(code: String) -> RevocationEvent.Kind? {
+        switch code {
+        case "t": .token
+        case "s": .session
+        case "u": .subject
+        default: nil
+        }
+    }
+
+    private static func sessionRecord(_ id: String, _ reply: RedisValue) throws(TokenStoreError) -> SessionRecord? {
+        guard let flat = reply.array, flat.count % 2 == 0 else { throw .corrupt("a session is not a hash") }
+        if flat.isEmpty { return nil }
+        var fields: [String: RedisValue] = [:]
+        for index in stride(from: 0, to: flat.count, by: 2) {
+            guard let name = flat[index].string else { throw .corrupt("a session field name is not text") }
+            fields[name] = flat[index + 1]
+        }
+        func text(_ name: String) throws(TokenStoreError) -> String {
+            guard let value = fields[name]?.string else { throw .corrupt("session field \(name) is missing") }
+            return value
+        }
+        func number(_ name: String) throws(TokenStoreError) -> Int64 {
+            guard let value = fields[name]?.int64 else { throw .corrupt("session field \(name) is missing") }
+            return value
+        }
+        return SessionRecord(
+            sessionID: id,
+            subject: try text("sub"),
+            audience: try RecordCoding.decodeStrings(try text("aud"), column: "audience"),
+            scopes: try RecordCoding.decodeStrings(try text("scp"), column: "scopes"),
+            extraClaimsJSON: try text("ext"),
+            metadata: try RecordCoding.decodeMap(try text("md"), column: "metadata"),
+            createdAt: try number("c"),
+            refreshedAt: try number("r"),
+            expiresAt: try number("e"),
+            revokedAt: fields["rv"] == nil ? nil : try number("rv"))
+    }
+
+    /// An event from a stream entry: `[id, [field, value, ...]]`, the id being `<seq>-0`.
+    private static func streamEvent(_ entry: RedisValue) throws(TokenStoreError) -> RevocationEvent {
+        guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let flat = parts[1].array,
+            flat.count % 2 == 0, id.hasSuffix("-0"), let seq = UInt64(id.dropLast(2))
+        else { throw .corrupt("a revocation stream entry is malformed") }
+        var fields: [String: RedisValue] = [:]
+        for index in stride(from: 0, to: flat.count, by: 2) {
+            guard let name = flat[index].string else { throw .corrupt("a stream field name is not text") }
+            fields[name] = flat[index + 1]
+        }
+        guard let kind = fields["kind"]?.string.flatMap(Self.kind(code:)), let value = fields["value"]?.string,
+            let revokedAt = fields["revoked_at"]?.int64, let expiresAt = fields["expires_at"]?.int64
+        else { throw .corrupt("a revocation stream entry lacks a field") }
+        return RevocationEvent(seq: seq, kind: kind, value: value, revokedAt: revokedAt, expiresAt: expiresAt)
+    }
+
+    /// An event from the live index: member `<seq>|<kind>|<revoked_at>|<value>`, score expires_at.
+    private static func liveEvent(_ member: RedisValue, score: RedisValue) throws(TokenStoreError) -> RevocationEvent {
+        guard let text = member.string, let expiresAt = score.int64 else {
+            throw .corrupt("a live revocation entry is malformed")
+        }
+        let parts = text.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, let seq = UInt64(parts[0]), let kind = Self.kind(code: String(parts[1])),
+            let revokedAt = Int64(parts[2])
+        else { throw .corrupt("a live revocation entry is malformed") }
+        return RevocationEvent(
+            seq: seq, kind: kind, value: String(parts[3]), revokedAt: revokedAt, expiresAt: expiresAt)
+    }
+}

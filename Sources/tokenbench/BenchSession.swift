@@ -1,0 +1,481 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import TokenClient
+import TokenCore
+import TokenRPC
+import TokenServer
+import TokenWire
+
+/// The scenarios of `tokenbench all` against one in-process service (embedded store in a
+/// temporary directory): what each measures and what it is compared with.
+final class BenchSession {
+    struct Settings {
+        let duration: Duration
+        let rounds: Int
+        let revocations: Int
+        let propagations: Int
+        let watchers: Int
+    }
+
+    static let scenarioNames = [
+        "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "validate.rpc",
+        "issue.rpc", "refresh.rpc", "revoke.rpc", "propagation", "memory",
+    ]
+
+    private let settings: Settings
+    private let directory: String
+    private let bench: BenchService
+    private let client: TokenServiceClient
+    private let endpoint: RPCEndpoint
+    private let validatorConfiguration: TokenValidatorConfiguration
+    private let validator: TokenValidator
+    private let validatorTask: Task<Void, any Error>
+    private let raw: RawEVP
+    private let baselineKey: SigningKey
+    private let sample: IssueResponse
+    private let cores = ProcessInfo.processInfo.activeProcessorCount
+    /// Raw rates measured by the `sign.raw` and `verify.raw` scenarios (one core).
+    private var rawRates: [String: Double] = [:]
+    private var revoked = false
+
+    private init(
+        settings: Settings, directory: String, bench: BenchService, client: TokenServiceClient, endpoint: RPCEndpoint,
+        validatorConfiguration: TokenValidatorConfiguration, validator: TokenValidator,
+        validatorTask: Task<Void, any Error>, raw: RawEVP, baselineKey: SigningKey, sample: IssueResponse
+    ) {
+        self.settings = settings
+        self.directory = directory
+        self.bench = bench
+        self.client = client
+        self.endpoint = endpoint
+        self.validatorConfiguration = validatorConfiguration
+        self.validator = validator
+        self.validatorTask = validatorTask
+        self.raw = raw
+        self.baselineKey = baselineKey
+        self.sample = sample
+    }
+
+    /// Starts the service, a client and a validator (ready before this returns).
+    static func start(settings: Settings) async throws -> BenchSession {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokenbench-\(UUID().uuidString)").path
+        var logger = Logger(label: "tokenbench")
+        logger.logLevel = .error
+        let bench = try await BenchService.start(
+            configuration: TokenServiceConfiguration(issuer: "https://bench.example"), directory: directory, logger: logger)
+        let endpoint = RPCEndpoint(host: "127.0.0.1", port: bench.port)
+        let client = TokenServiceClient(endpoints: [endpoint], credential: "bench")
+        var configuration = TokenValidatorConfiguration(endpoints: [endpoint], credential: "bench", issuer: "https://bench.example")
+        configuration.audience = "api"
+        let sample = try await client.issue(IssueRequest(subject: "bench-user", audience: ["api"], scopes: ["read"]))
+        let algorithm = try VerificationKey(spkiDER: (try await client.getKeys()).keys.first?.publicKeyDER ?? []).algorithm
+        // The baseline signs and verifies the bytes the service signs, with a key of the same type.
+        let baselineKey = try SigningKey.generate(algorithm)
+        let raw = try RawEVP(pkcs8DER: baselineKey.pkcs8DER(), algorithm: algorithm, message: RawEVP.signingInput(of: sample.accessToken))
+        let validator = TokenValidator(configuration: configuration)
+        let validatorTask = Task { try await validator.run() }
+        try await validator.waitUntil(\.isReady)
+        return BenchSession(
+            settings: settings, directory: directory, bench: bench, client: client, endpoint: endpoint,
+            validatorConfiguration: configuration, validator: validator, validatorTask: validatorTask, raw: raw,
+            baselineKey: baselineKey, sample: sample)
+    }
+
+    /// Stops the validator, the client and the service, and removes the store.
+    func stop() async {
+        validatorTask.cancel()
+        _ = await validatorTask.result
+        await client.close()
+        try? await bench.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs one scenario by name.
+    func run(_ name: String) async throws -> ScenarioResult {
+        switch name {
+        case "sign.raw": return try rawScenario(name, operation: .sign)
+        case "verify.raw": return try rawScenario(name, operation: .verify)
+        case "mint": return try mint()
+        case "verify.local": return try await uniqueTokens(name, note: "TokenValidator.verify, unique tokens, nothing revoked")
+        case "verify.mirror":
+            try await ensureRevocations()
+            return try await uniqueTokens(
+                name, note: "unique tokens, \(validator.state.revocations) revocations mirrored")
+        case "verify.warm": return try await warm()
+        case "validate.rpc": return try await validateRPC()
+        case "issue.rpc": return try await issueRPC()
+        case "refresh.rpc": return try await refreshRPC()
+        case "revoke.rpc": return try await revokeRPC()
+        case "propagation": return try await propagation()
+        case "memory": return memory()
+        default: throw ValidationError("unknown scenario \(name)")
+        }
+    }
+
+    // MARK: - Raw limits and minting
+
+    private func rawScenario(_ name: String, operation: RawEVPRate.Operation) throws -> ScenarioResult {
+        var latency = LatencyRecorder()
+        let rate = try Self.timedRate(for: settings.duration, latency: &latency) {
+            switch operation {
+            case .sign: try raw.sign()
+            case .verify: try raw.verify()
+            }
+        }
+        rawRates[name] = rate
+        return ScenarioResult(name: name, opsPerSecond: rate, latency: latency, note: "EVP on one core: the limit")
+    }
+
+    private func mint() throws -> ScenarioResult {
+        let claims = Claims(
+            issuer: "https://bench.example", subject: "user-123456", audience: ["api"], scopes: ["read"],
+            tokenID: try TokenID.random().text, sessionID: try TokenID.random().text, issuedAt: 1_800_000_000,
+            expiresAt: 1_800_000_900, notBefore: 1_800_000_000)
+        let minter = TokenMinter()
+        let keyID = baselineKey.publicKey.thumbprint
+        var latency = LatencyRecorder()
+        let rate = try Self.timedRate(for: settings.duration, latency: &latency) {
+            _ = try minter.mint(claims: claims, key: baselineKey, keyID: keyID)
+        }
+        return ScenarioResult(name: "mint", opsPerSecond: rate, latency: latency, note: "a whole access token, one core")
+            .compared(to: "sign.raw", rate: try rawRate("sign.raw", .sign))
+    }
+
+    private func rawRate(_ name: String, _ operation: RawEVPRate.Operation) throws -> Double {
+        if let rate = rawRates[name] { return rate }
+        return try rawScenario(name, operation: operation).opsPerSecond ?? 1
+    }
+
+    // MARK: - The validator
+
+    /// Rounds of raw verification alternating with `verify` over tokens the validator never saw;
+    /// the median ratio is reported with that round's figures.
+    private func uniqueTokens(_ name: String, note: String) async throws -> ScenarioResult {
+        var rounds: [(rate: Double, raw: Double, latency: LatencyRecorder)] = []
+        let perRound = max(200, Int((try rawRate("verify.raw", .verify)) * Self.seconds(settings.duration) * 1.5))
+        for _ in 0..<settings.rounds {
+            let tokens = try await issue(perRound).map(\.accessToken)
+            let rawRate = try Self.rate(for: settings.duration) { try raw.verify() }
+            var latency = LatencyRecorder()
+            let clock = ContinuousClock()
+            let start = clock.now
+            var verified = 0
+            for token in tokens {
+                let before = clock.now
+                guard await validator.verify(token).isValid else { throw ValidationError("a fresh token did not verify") }
+                latency.record(clock.now - before)
+                verified += 1
+                if clock.now - start >= settings.duration { break }
+            }
+            rounds.append((Double(verified) / Self.seconds(clock.now - start), rawRate, latency))
+        }
+        let median = rounds.sorted { $0.rate / $0.raw < $1.rate / $1.raw }[rounds.count / 2]
+        return ScenarioResult(name: name, opsPerSecond: median.rate, latency: median.latency, note: note)
+            .compared(to: "verify.raw", rate: median.raw)
+    }
+
+    /// 10,000 live tokens each presented many times, with the revocations mirrored: throughput on
+    /// one core, then a pass that times each call.
+    private func warm() async throws -> ScenarioResult {
+        try await ensureRevocations()
+        let tokens = try await issue(10_000).map(\.accessToken)
+        for token in tokens {
+            guard await validator.verify(token).isValid else { throw ValidationError("a live token did not verify") }
+        }
+        let clock = ContinuousClock()
+        var index = 0
+        var rates: [Double] = []
+        for _ in 0..<settings.rounds {
+            let start = clock.now
+            var count = 0
+            while clock.now - start < settings.duration {
+                for _ in 0..<1_000 {
+                    guard await validator.verify(tokens[index]).isValid else { throw ValidationError("a warm token failed") }
+                    index = index + 1 == tokens.count ? 0 : index + 1
+                }
+                count += 1_000
+            }
+            rates.append(Double(count) / Self.seconds(clock.now - start))
+        }
+        var latency = LatencyRecorder()
+        for round in 0..<10 {
+            for token in tokens {
+                let before = clock.now
+                _ = await validator.verify(token)
+                if round > 0 { latency.record(clock.now - before) }
+            }
+        }
+        return ScenarioResult(
+            name: "verify.warm", opsPerSecond: rates.sorted()[rates.count / 2], latency: latency,
+            note: "10,000 live tokens, \(validator.state.revocations) revocations mirrored, one core"
+        ).compared(to: "verify.raw", rate: try rawRate("verify.raw", .verify))
+    }
+
+    // MARK: - RPC
+
+    /// Validate over loopback with pipelined calls on every core, then the latency at half that load.
+    private func validateRPC() async throws -> ScenarioResult {
+        let request = ValidateRequest(token: sample.accessToken, audience: "api")
+        let expected = ByteBuffer(bytes: try await client.validate(request).serializedBytes())
+        let load = PipelinedLoad(
+            method: TokenServiceMethod.validate, payloads: [request.serializedBytes()], credential: "bench",
+            accept: { $0 == expected })
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let outcome: PipelinedLoad.Outcome
+        do {
+            outcome = try await load.measure(
+                host: endpoint.host, port: endpoint.port, connections: 4, depth: 32, duration: settings.duration, group: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+        let latency = try await pacedLatency(rate: outcome.rate / 2) { client in
+            guard try await client.validate(request).valid else { throw ValidationError("Validate failed") }
+        }
+        return ScenarioResult(
+            name: "validate.rpc", opsPerSecond: outcome.rate, latency: latency,
+            note: "4 connections × 32 in flight; latencies at half that rate"
+        ).compared(to: "verify.raw × \(cores) cores", rate: try rawRate("verify.raw", .verify) * Double(cores))
+    }
+
+    private func issueRPC() async throws -> ScenarioResult {
+        let counter = Atomic<Int>(0)
+        let (rate, latency) = try await closedLoop(callers: 64) { client in
+            let index = counter.add(1, ordering: .relaxed).newValue
+            _ = try await client.issue(IssueRequest(subject: "bench-\(index % 10_000)", audience: ["api"], withRefreshToken: true))
+        }
+        return ScenarioResult(name: "issue.rpc", opsPerSecond: rate, latency: latency, note: "durable, embedded store, 64 callers")
+            .compared(to: "sign.raw × \(cores) cores", rate: try rawRate("sign.raw", .sign) * Double(cores))
+    }
+
+    private func refreshRPC() async throws -> ScenarioResult {
+        let chains = Mutex<[String]>(try await issue(64, refresh: true).map(\.refreshToken))
+        let (rate, latency) = try await closedLoop(callers: 64) { client in
+            guard let token = chains.withLock({ $0.popLast() }) else { throw ValidationError("no refresh token left") }
+            let next = try await client.refresh(token)
+            chains.withLock { $0.append(next.refreshToken) }
+        }
+        return ScenarioResult(name: "refresh.rpc", opsPerSecond: rate, latency: latency, note: "durable rotation, embedded store, 64 callers")
+            .compared(to: "sign.raw × \(cores) cores", rate: try rawRate("sign.raw", .sign) * Double(cores))
+    }
+
+    private func revokeRPC() async throws -> ScenarioResult {
+        let (rate, latency) = try await closedLoop(callers: 64) { client in
+            _ = try await client.revoke(RevokeRequest(target: .tokenID(try TokenID.random().text)))
+        }
+        return ScenarioResult(name: "revoke.rpc", opsPerSecond: rate, latency: latency, note: "durable, embedded store, 64 callers")
+    }
+
+    /// Calls per second and their latencies with `callers` tasks each calling in a loop.
+    private func closedLoop(
+        callers: Int,
+        _ call: @escaping @Sendable (TokenServiceClient) async throws -> Void
+    ) async throws -> (Double, LatencyRecorder) {
+        let client = self.client
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + settings.duration
+        let (count, latency) = try await withThrowingTaskGroup(of: (Int, LatencyRecorder).self) { group in
+            for _ in 0..<callers {
+                group.addTask {
+                    var latency = LatencyRecorder()
+                    var count = 0
+                    while clock.now < deadline {
+                        let before = clock.now
+                        try await call(client)
+                        latency.record(clock.now - before)
+                        count += 1
+                    }
+                    return (count, latency)
+                }
+            }
+            var total = 0
+            var merged = LatencyRecorder()
+            for try await (count, latency) in group {
+                total += count
+                merged.add(latency)
+            }
+            return (total, merged)
+        }
+        return (Double(count) / Self.seconds(clock.now - start), latency)
+    }
+
+    /// Latencies of calls sent at a steady `rate` (open loop: each call's latency counts from when
+    /// it was due, so a stall is not hidden by the calls it delayed).
+    private func pacedLatency(
+        rate: Double,
+        _ call: @escaping @Sendable (TokenServiceClient) async throws -> Void
+    ) async throws -> LatencyRecorder {
+        let client = self.client
+        let lanes = 32
+        let interval = Duration.seconds(Double(lanes) / max(rate, 1))
+        let clock = ContinuousClock()
+        let start = clock.now + .milliseconds(10)
+        let end = start + settings.duration
+        return try await withThrowingTaskGroup(of: LatencyRecorder.self) { group in
+            for lane in 0..<lanes {
+                group.addTask {
+                    var latency = LatencyRecorder()
+                    var due = start + interval * (Double(lane) / Double(lanes))
+                    while due < end {
+                        try await Task.sleep(until: due, clock: clock)
+                        try await call(client)
+                        latency.record(clock.now - due)
+                        due += interval
+                        // A lane that fell behind skips the calls it can no longer send on time.
+                        while due + interval < clock.now { due += interval }
+                    }
+                    return latency
+                }
+            }
+            var merged = LatencyRecorder()
+            for try await latency in group { merged.add(latency) }
+            return merged
+        }
+    }
+
+    // MARK: - Propagation and memory
+
+    /// Times each revocation from the Revoke's answer until every watching validator applied it.
+    private func propagation() async throws -> ScenarioResult {
+        let validators = (0..<settings.watchers).map { _ in TokenValidator(configuration: validatorConfiguration) }
+        let tasks = validators.map { validator in Task { try await validator.run() } }
+        defer { tasks.forEach { $0.cancel() } }
+        for validator in validators {
+            try await validator.waitUntil(\.isReady)
+        }
+        let tokens = try await issue(settings.propagations)
+        var latency = LatencyRecorder()
+        for token in tokens {
+            let seq = try await client.revoke(RevokeRequest(target: .tokenID(token.tokenID))).seq
+            let answered = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for validator in validators {
+                    group.addTask { try await validator.waitUntilApplied(seq: seq) }
+                }
+                try await group.waitForAll()
+            }
+            latency.record(ContinuousClock.now - answered)
+            guard await validators[0].verify(token.accessToken).outcome == .invalid(.revoked) else {
+                throw ValidationError("a revoked token was not rejected")
+            }
+        }
+        tasks.forEach { $0.cancel() }
+        for task in tasks { _ = await task.result }
+        return ScenarioResult(
+            name: "propagation", latency: latency,
+            note: "Revoke answered → all \(settings.watchers) validators applied it, \(settings.propagations) revocations")
+    }
+
+    /// Bytes per revocation of a mirror holding 1,000,000 token revocations: the growth of resident
+    /// memory while it is built (the server keeps its revocations in the same structure).
+    private func memory() -> ScenarioResult {
+        let count = 1_000_000
+        // The events exist before the first reading: only the set's own memory is counted.
+        let events = (1...count).map { seq in
+            RevocationEvent(
+                seq: UInt64(seq), kind: .token, value: (try? TokenID.random().text) ?? "\(seq)", revokedAt: 0,
+                expiresAt: .max)
+        }
+        let before = Self.residentBytes()
+        var set = RevocationSet()
+        for event in events {
+            set.apply(event)
+        }
+        let after = Self.residentBytes()
+        var result = ScenarioResult(name: "memory", note: "mirror of 1,000,000 revoked token ids")
+        result.bytesPerEntry = withExtendedLifetime(set) { Double(after - before) / Double(count) }
+        return result
+    }
+
+    // MARK: - Helpers
+
+    /// Revokes `settings.revocations` token ids once, 64 calls at a time, and waits until the
+    /// validator mirrored them.
+    private func ensureRevocations() async throws {
+        guard !revoked else { return }
+        revoked = true
+        let client = self.client
+        let count = settings.revocations
+        let head = try await withThrowingTaskGroup(of: UInt64.self) { group in
+            for lane in 0..<64 {
+                group.addTask {
+                    var last: UInt64 = 0
+                    for _ in stride(from: lane, to: count, by: 64) {
+                        let id = try TokenID.random().text
+                        last = max(last, try await client.revoke(RevokeRequest(target: .tokenID(id))).seq)
+                    }
+                    return last
+                }
+            }
+            return try await group.reduce(0) { max($0, $1) }
+        }
+        try await validator.waitUntilApplied(seq: head)
+    }
+
+    /// Issues `count` tokens, 64 calls at a time.
+    private func issue(_ count: Int, refresh: Bool = false) async throws -> [IssueResponse] {
+        let client = self.client
+        return try await withThrowingTaskGroup(of: [IssueResponse].self) { group in
+            for lane in 0..<64 {
+                group.addTask {
+                    var issued: [IssueResponse] = []
+                    for index in stride(from: lane, to: count, by: 64) {
+                        issued.append(
+                            try await client.issue(
+                                IssueRequest(subject: "bench-\(index)", audience: ["api"], withRefreshToken: refresh)))
+                    }
+                    return issued
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (whole, attoseconds) = duration.components
+        return Double(whole) + Double(attoseconds) * 1e-18
+    }
+
+    /// Operations per second of `body` over `duration`.
+    static func rate(for duration: Duration, _ body: () throws -> Void) rethrows -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var count = 0
+        while clock.now - start < duration {
+            for _ in 0..<50 { try body() }
+            count += 50
+        }
+        return Double(count) / seconds(clock.now - start)
+    }
+
+    /// Operations per second of `body` over `duration`, timing each operation.
+    static func timedRate(
+        for duration: Duration,
+        latency: inout LatencyRecorder,
+        _ body: () throws -> Void
+    ) rethrows -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var count = 0
+        while clock.now - start < duration {
+            let before = clock.now
+            try body()
+            latency.record(clock.now - before)
+            count += 1
+        }
+        return Double(count) / seconds(clock.now - start)
+    }
+}

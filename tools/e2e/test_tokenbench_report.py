@@ -1,0 +1,95 @@
+"""Smoke test of `tokenbench all --quick`: every scenario runs end to end, the JSON has the documented
+fields, and the latency plot parses as SVG with its two axes and one series per plotted scenario.
+
+Environment: TOKENBENCH_BINARY names the executable. No speed is asserted.
+"""
+import json
+import os
+import subprocess
+
+import pytest
+import svgelements
+
+SCENARIOS = [
+    "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "validate.rpc",
+    "issue.rpc", "refresh.rpc", "revoke.rpc", "propagation", "memory",
+]
+PLOTTED = ["verify.local", "verify.warm", "validate.rpc"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    binary = os.environ.get("TOKENBENCH_BINARY")
+    if not binary or not os.access(binary, os.X_OK):
+        pytest.fail(f"$TOKENBENCH_BINARY must name an executable (got {binary!r})")
+    directory = tmp_path_factory.mktemp("bench")
+    json_file = directory / "all.json"
+    run = subprocess.run(
+        [binary, "all", "--quick", "--json", str(json_file), "--report", str(directory / "report")],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    return directory, json_file, run.stdout
+
+
+def test_every_scenario_reports_its_figures(report):
+    _, json_file, stdout = report
+    results = json.loads(json_file.read_text())
+    assert results["machine"]["cores"] >= 1
+    assert results["machine"]["openssl"].startswith("OpenSSL")
+    by_name = {scenario["name"]: scenario for scenario in results["scenarios"]}
+    assert list(by_name) == SCENARIOS
+    for name in SCENARIOS:
+        assert name in stdout
+    for name in ["sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "validate.rpc",
+                 "issue.rpc", "refresh.rpc", "revoke.rpc"]:
+        assert by_name[name]["ops_per_s"] > 0, name
+    for name in SCENARIOS[:-1]:
+        scenario = by_name[name]
+        assert 0 < scenario["p50_us"] <= scenario["p99_us"] <= scenario["p999_us"] <= scenario["max_us"], name
+    for name, baseline in [("mint", "sign.raw"), ("verify.local", "verify.raw"), ("verify.mirror", "verify.raw"),
+                           ("verify.warm", "verify.raw")]:
+        assert by_name[name]["baseline"] == baseline
+        assert by_name[name]["ratio"] > 0
+    assert by_name["validate.rpc"]["baseline"].startswith("verify.raw ×")
+    assert "ops_per_s" not in by_name["propagation"]
+    assert 16 <= by_name["memory"]["bytes_per_entry"] <= 1000
+    assert "ratio" not in by_name["memory"]
+
+
+def test_results_json_in_the_report_matches(report):
+    directory, json_file, _ = report
+    assert json.loads((directory / "report" / "results.json").read_text()) == json.loads(json_file.read_text())
+
+
+def test_latency_plot_has_axes_and_one_series_per_scenario(report):
+    directory, _, _ = report
+    svg = svgelements.SVG.parse(str(directory / "report" / "latency.svg"))
+    assert (svg.width, svg.height) == (760, 460)
+    groups = {element.id: element for element in svg.elements() if isinstance(element, svgelements.Group)}
+    x_axis, y_axis = groups["x-axis"], groups["y-axis"]
+    x_ticks = [element for element in x_axis if isinstance(element, svgelements.Text)]
+    assert [tick.text for tick in x_ticks][:5] == ["50%", "90%", "99%", "99.9%", "99.99%"]
+    x_positions = [tick.x for tick in x_ticks[:5]]
+    assert x_positions == sorted(x_positions)
+    y_ticks = [element for element in y_axis if isinstance(element, svgelements.Text) and element.text[0].isdigit()]
+    assert len(y_ticks) >= 2
+    # Powers of ten, evenly spaced: a log scale.
+    values = [float(tick.values["data-value"]) for tick in y_ticks]
+    assert all(abs(later / earlier - 10) < 1e-9 for earlier, later in zip(values, values[1:]))
+    gaps = [earlier.y - later.y for earlier, later in zip(y_ticks, y_ticks[1:])]
+    assert max(gaps) - min(gaps) < 0.01
+    plot_left, plot_right = x_positions[0], x_positions[4]
+    plot_top, plot_bottom = min(tick.y for tick in y_ticks) - 10, max(tick.y for tick in y_ticks)
+    series = [element for element in svg.elements() if isinstance(element, svgelements.Polyline)]
+    assert [line.values["data-name"] for line in series] == PLOTTED
+    for line in series:
+        points = list(line.points)
+        assert len(points) > 10
+        xs = [point.x for point in points]
+        ys = [point.y for point in points]
+        assert xs == sorted(xs), line.values["data-name"]
+        # Latency never falls as the percentile rises (y grows downwards).
+        assert all(later <= earlier + 1e-6 for earlier, later in zip(ys, ys[1:])), line.values["data-name"]
+        assert plot_left - 0.5 <= xs[0] and xs[-1] <= plot_right + 0.5
+        assert all(plot_top <= y <= plot_bottom + 5 for y in ys)
