@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOSSL
 import TokenCore
 import TokenWire
 
@@ -110,6 +111,9 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if case .handshakeFailed = error as? NIOSSLError {
+            shared.metrics.tlsHandshakeFailures.increment()
+        }
         guard !closing else { return }
         if let error = error as? TokenWireError, error.isFrameTooLarge {
             let limit = shared.configuration.maxFrameBytes

@@ -3,7 +3,7 @@ import NIOHTTP1
 import TokenCore
 
 /// Answers the HTTP port's requests: `GET /.well-known/jwks.json`, `/healthz`, `/readyz` and
-/// `/metrics`; any other path is 404, any other method 405. Requests with too many header fields
+/// `/metrics`, to GET and HEAD; any other path is 404, any other method 405. Requests with too many header fields
 /// or a body over the limit are refused and their connection closed.
 final class HTTPRequestHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -16,6 +16,8 @@ final class HTTPRequestHandler: ChannelInboundHandler {
         var body: String = ""
         /// Close the connection after this response.
         var close = false
+        /// Send the headers only (an answer to HEAD), with the length the body would have.
+        var headersOnly = false
     }
 
     private let routes: HTTPRoutes
@@ -67,17 +69,19 @@ final class HTTPRequestHandler: ChannelInboundHandler {
     private func answer(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let keepAlive = head.isKeepAlive
+        let headersOnly = head.method == .HEAD
         func send(_ response: Response) {
             var response = response
             response.close = response.close || !keepAlive
+            response.headersOnly = headersOnly
             write(response, version: head.version, context: context)
         }
         guard Self.knownPaths.contains(String(path)) else {
             send(.init(status: .notFound, body: "not found\n"))
             return
         }
-        guard head.method == .GET else {
-            send(.init(status: .methodNotAllowed, headers: [("allow", "GET")], body: "method not allowed\n"))
+        guard head.method == .GET || head.method == .HEAD else {
+            send(.init(status: .methodNotAllowed, headers: [("allow", "GET, HEAD")], body: "method not allowed\n"))
             return
         }
         switch path {
@@ -158,7 +162,7 @@ final class HTTPRequestHandler: ChannelInboundHandler {
             Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
             promise: nil
         )
-        if body.readableBytes > 0 {
+        if body.readableBytes > 0, !response.headersOnly {
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
         let written = context.eventLoop.makePromise(of: Void.self)

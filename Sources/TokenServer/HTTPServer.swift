@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -44,12 +45,15 @@ public actor HTTPServer: Service {
         let routes = self.routes
         let connections = self.connections
         let logger = self.logger
+        let refusedConnections = Counter(label: "token_http_connections_refused_total")
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 guard connections.add(channel, limit: configuration.maxConnections) else {
-                    logger.notice("http connection refused: too many connections")
+                    // Counted rather than logged at a visible level: a flood must not flood the log.
+                    refusedConnections.increment()
+                    logger.debug("http connection refused: too many connections")
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {

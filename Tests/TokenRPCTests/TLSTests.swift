@@ -246,6 +246,17 @@ import TokenWire
                 Self.serverConfiguration(.init(certificateChainFile: file, privateKeyFile: file))
             )
         }
+        // A certificate with another certificate's key.
+        let certificates = try Certificates()
+        defer { certificates.remove() }
+        let mismatched = RPCServerTLSConfiguration(
+            certificateChainFile: certificates.serverOne.certificateFile,
+            privateKeyFile: certificates.serverTwo.privateKeyFile
+        )
+        #expect(throws: RPCConfigurationError.self) { try mismatched.checkFiles() }
+        // A client certificate without its key is refused before any connection.
+        let halfClient = RPCClientTLSConfiguration(certificateChainFile: certificates.clientOne.certificateFile)
+        #expect(throws: RPCConfigurationError.self) { try halfClient.checkFiles() }
     }
 }
 

@@ -93,6 +93,22 @@ import TokenServer
         #expect(ready.lowerBound < ok.lowerBound)
     }
 
+    @Test func headAnswersTheHeadersOfGetWithoutTheBody() async throws {
+        let (_, task, port) = try await Self.start()
+        defer { task.cancel() }
+        // Pipelined: were a body sent, the second answer would not start where the first ends.
+        let response = try await RawHTTP.exchange(
+            port: port,
+            "HEAD /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        #expect(response.status == 200)
+        #expect(response.headers["content-length"] == "\(Self.jwks.utf8.count)")
+        #expect(response.headers["etag"] != nil)
+        #expect(response.body.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(response.body.hasSuffix("\r\n\r\nok\n"))
+    }
+
     @Test func notReadyIs503WithTheReason() async throws {
         let (_, task, port) = try await Self.start(readiness: { "store unreachable" })
         defer { task.cancel() }
@@ -114,7 +130,7 @@ import TokenServer
             "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
         )
         #expect(post.status == 405)
-        #expect(post.headers["allow"] == "GET")
+        #expect(post.headers["allow"] == "GET, HEAD")
         let delete = try await RawHTTP.exchange(
             port: port,
             "DELETE /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"

@@ -11,6 +11,7 @@ import TokenTestSupport
         let sub: String
         // swift-format-ignore: AlwaysUseLowerCamelCase
         let health_counts: [Double]
+        let tls_failure_counts: [Double]
         let families: [String: String]
     }
 
@@ -57,6 +58,8 @@ import TokenTestSupport
         #expect(output.kid == keyID)
         #expect(output.sub == "python-subject")
         #expect(output.health_counts.count == 4)
+        // Plain bytes, then a client without a certificate: one failure each.
+        #expect(output.tls_failure_counts.count == 3)
         // Every documented metric, with its type as the parser read it.
         #expect(
             output.families == [
@@ -68,6 +71,8 @@ import TokenTestSupport
                 "token_revocation_fanout_lag_seconds": "histogram",
                 "token_signing_keys": "gauge",
                 "token_signing_key_age_seconds": "gauge",
+                "token_http_connections_refused": "counter",
+                "token_rpc_tls_handshake_failures": "counter",
             ]
         )
         let (status, _) = server.stop()

@@ -5,6 +5,8 @@
   service issued.
 - /metrics parses with prometheus_client's text parser, and the Health call counter moves by
   exactly one for each Health call made over the RPC port (TLS when --ca is given).
+- With --ca, plain bytes sent to the TLS port, and (with --cert, under mutual TLS) a handshake
+  without a client certificate, each move the TLS handshake failure counter by exactly one.
 
 Prints one JSON object on success; exits non-zero with a message on the first failure.
 
@@ -46,17 +48,38 @@ def metric_families(metrics_url):
     return list(text_string_to_metric_families(text))
 
 
-def health_calls(metrics_url):
-    """The token_rpc_calls_total sample of Health answered OK (0 before the first call)."""
+def sample_value(metrics_url, name, **labels):
+    """The value of the sample `name` with `labels` (0 when there is none yet)."""
     for family in metric_families(metrics_url):
         for sample in family.samples:
-            if (
-                sample.name == "token_rpc_calls_total"
-                and sample.labels.get("method") == HEALTH
-                and sample.labels.get("code") == "OK"
-            ):
+            if sample.name == name and all(sample.labels.get(key) == value for key, value in labels.items()):
                 return sample.value
     return 0.0
+
+
+def health_calls(metrics_url):
+    """The token_rpc_calls_total sample of Health answered OK."""
+    return sample_value(metrics_url, "token_rpc_calls_total", method=HEALTH, code="OK")
+
+
+def refused_handshake(host, port, context):
+    """Opens a connection the TLS port must refuse and waits until the server has closed it."""
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    if context is None:
+        # Plain bytes where a TLS handshake should start.
+        sock.sendall(b"\x00\x00\x00\x05hello")
+        while sock.recv(4096):
+            pass
+        sock.close()
+        return
+    try:
+        tls = context.wrap_socket(sock, server_hostname="localhost")
+        # TLS 1.3 reports a refused client certificate on the first read.
+        while tls.recv(4096):
+            pass
+    except (ssl.SSLError, ConnectionError):
+        pass
+    sock.close()
 
 
 def main():
@@ -111,10 +134,30 @@ def main():
         fail("the Health counter moved by %s, not by one per call" % steps)
     sock.close()
 
+    # 3. With TLS: each refused handshake moves the failure counter by one.
+    failures = []
+    if args.ca:
+        failures.append(sample_value(metrics_url, "token_rpc_tls_handshake_failures_total"))
+        refused_handshake(host, port, None)
+        failures.append(sample_value(metrics_url, "token_rpc_tls_handshake_failures_total"))
+        if args.cert:
+            anonymous = ssl.create_default_context(cafile=args.ca)
+            refused_handshake(host, port, anonymous)
+            failures.append(sample_value(metrics_url, "token_rpc_tls_handshake_failures_total"))
+        steps = [after - before for before, after in zip(failures, failures[1:])]
+        if steps != [1.0] * len(steps):
+            fail("the TLS failure counter moved by %s, not by one per refused handshake" % steps)
+
     families = {family.name: family.type for family in metric_families(metrics_url)}
     print(
         json.dumps(
-            {"kid": signing_key.key_id, "sub": claims["sub"], "health_counts": counts, "families": families}
+            {
+                "kid": signing_key.key_id,
+                "sub": claims["sub"],
+                "health_counts": counts,
+                "tls_failure_counts": failures,
+                "families": families,
+            }
         )
     )
 
