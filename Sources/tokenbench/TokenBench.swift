@@ -6,6 +6,6 @@ struct TokenBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenbench",
         abstract: "Benchmarks of the token service.",
-        subcommands: [AllCommand.self, EngineCommand.self, ServiceCommand.self, FanoutCommand.self]
+        subcommands: [AllCommand.self, EngineCommand.self, ServiceCommand.self, MemoryCommand.self, FanoutCommand.self]
     )
 }

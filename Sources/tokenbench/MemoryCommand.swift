@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import TokenCore
+
+/// Prints the bytes per revocation of a mirror of `count` revoked token ids, measured in this
+/// process as the growth of its resident memory while the mirror is built. `tokenbench all` runs it
+/// as a process of its own, so that memory freed by other scenarios does not hide the growth.
+struct MemoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory",
+        abstract: "Bytes per revocation of a revocation mirror (one number).",
+        shouldDisplay: false
+    )
+
+    @Option(help: "Revoked token ids in the mirror.")
+    var count: Int = 1_000_000
+
+    func validate() throws {
+        guard (1...10_000_000).contains(count) else { throw ValidationError("--count 1...10000000") }
+    }
+
+    func run() throws {
+        // The events exist before the first reading: only the set's own memory is counted.
+        let events = (1...count).map { seq in
+            RevocationEvent(
+                seq: UInt64(seq), kind: .token, value: (try? TokenID.random().text) ?? "\(seq)", revokedAt: 0,
+                expiresAt: .max)
+        }
+        let before = Self.residentBytes()
+        var set = RevocationSet()
+        for event in events {
+            set.apply(event)
+        }
+        // A check that needs the whole set keeps the optimizer from building it after the reading.
+        guard set.count == count else { throw ValidationError("the mirror holds \(set.count) of \(count) revocations") }
+        // The events stay alive until the reading, or their release would hide the set's growth.
+        let after = withExtendedLifetime(events) { Self.residentBytes() }
+        withExtendedLifetime(set) {
+            print(String(format: "%.1f", Double(after - before) / Double(count)))
+        }
+    }
+
+    /// The process's resident memory, from `/proc/self/statm` (0 where it cannot be read).
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
