@@ -24,6 +24,8 @@ struct PipelinedLoad: Sendable {
         let calls: Int
         /// Where the cores went during the window (nil where `/proc` is unavailable).
         let cpu: ProcessCPU.Usage?
+        /// Each call's time from its request written to its answer read, within the window.
+        var latency = LatencyRecorder()
     }
 
     /// Answers per second over `duration`, with `connections` connections of `depth` calls each,
@@ -74,7 +76,9 @@ struct PipelinedLoad: Sendable {
         let startCPU = ProcessCPU.take()
         let startCount = counters.completed.load(ordering: .relaxed)
         let start = clock.now
+        counters.recording.store(true, ordering: .relaxed)
         try await Task.sleep(for: duration)
+        counters.recording.store(false, ordering: .relaxed)
         let endCount = counters.completed.load(ordering: .relaxed)
         let elapsed = clock.now - start
         let endCPU = ProcessCPU.take()
@@ -86,7 +90,8 @@ struct PipelinedLoad: Sendable {
         let calls = endCount - startCount
         let cpu = startCPU.flatMap { start in endCPU.map { $0.usage(since: start) } }
         return Outcome(
-            rate: Double(calls) / (Double(wholeSeconds) + Double(attoseconds) * 1e-18), calls: calls, cpu: cpu)
+            rate: Double(calls) / (Double(wholeSeconds) + Double(attoseconds) * 1e-18), calls: calls, cpu: cpu,
+            latency: counters.latency.withLock { $0 })
     }
 }
 
@@ -95,6 +100,9 @@ final class PipelinedCallCounters: Sendable {
     let completed = Atomic<Int>(0)
     let failed = Atomic<Int>(0)
     let stopped = Atomic<Bool>(false)
+    /// Whether answers' latencies are recorded (inside the measurement window).
+    let recording = Atomic<Bool>(false)
+    let latency = Mutex(LatencyRecorder())
 }
 
 struct PipelinedLoadError: Error, CustomStringConvertible {
@@ -117,6 +125,9 @@ final class PipelinedCallsHandler: ChannelInboundHandler {
     private let accept: @Sendable (ByteBuffer) -> Bool
     private let counters: PipelinedCallCounters
     private var nextCallID: UInt64 = 0
+    /// When each call in flight was written (uptime nanoseconds), by `call_id` modulo the ring's
+    /// size, which is larger than any depth.
+    private var sentAt = [UInt64](repeating: 0, count: 1_024)
 
     init(
         requestTails: [[UInt8]],
@@ -144,6 +155,11 @@ final class PipelinedCallsHandler: ChannelInboundHandler {
         let frame = Self.unwrapInboundIn(data)
         if let answer = Self.answer(in: frame), answer.code == 0, accept(answer.payload) {
             counters.completed.add(1, ordering: .relaxed)
+            if counters.recording.load(ordering: .relaxed) {
+                let sent = sentAt[Int(answer.callID % UInt64(sentAt.count))]
+                let elapsed = NIODeadline.now().uptimeNanoseconds &- sent
+                counters.latency.withLock { $0.record(.nanoseconds(Int64(clamping: elapsed))) }
+            }
         } else {
             counters.failed.add(1, ordering: .relaxed)
         }
@@ -176,12 +192,15 @@ final class PipelinedCallsHandler: ChannelInboundHandler {
         buffer.writeProtobufVarint(nextCallID)
         buffer.writeBytes(requestTail)
         buffer.setInteger(UInt32(buffer.readableBytes - 4), at: buffer.readerIndex, endianness: .big)
+        sentAt[Int(nextCallID % UInt64(sentAt.count))] = NIODeadline.now().uptimeNanoseconds
         context.write(Self.wrapOutboundOut(buffer), promise: nil)
     }
 
-    /// The status code (field 2) and payload (field 4) of an `RpcResponse`; nil when it does not parse.
-    static func answer(in frame: ByteBuffer) -> (code: UInt64, payload: ByteBuffer)? {
+    /// The call id (field 1), status code (field 2) and payload (field 4) of an `RpcResponse`; nil when
+    /// it does not parse.
+    static func answer(in frame: ByteBuffer) -> (callID: UInt64, code: UInt64, payload: ByteBuffer)? {
         var frame = frame
+        var callID: UInt64 = 0
         var code: UInt64 = 0
         var payload = ByteBuffer()
         while frame.readableBytes > 0 {
@@ -189,6 +208,7 @@ final class PipelinedCallsHandler: ChannelInboundHandler {
             switch tag & 7 {
             case 0:
                 guard let value = frame.readProtobufVarint() else { return nil }
+                if tag >> 3 == 1 { callID = value }
                 if tag >> 3 == 2 { code = value }
             case 2:
                 guard let length = frame.readProtobufVarint(), length <= frame.readableBytes,
@@ -199,7 +219,7 @@ final class PipelinedCallsHandler: ChannelInboundHandler {
                 return nil
             }
         }
-        return (code, payload)
+        return (callID, code, payload)
     }
 }
 
