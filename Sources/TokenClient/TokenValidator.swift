@@ -22,7 +22,7 @@ public final class TokenValidator: Service, Sendable {
     /// What a cached lookup found.
     private enum CacheLookup {
         case hit(TokenValidation, fresh: Bool)
-        case miss(KeySet?, fresh: Bool)
+        case miss(KeySet?)
     }
 
     let configuration: TokenValidatorConfiguration
@@ -97,7 +97,7 @@ public final class TokenValidator: Service, Sendable {
         switch lookup {
         case .hit(let validation, let fresh):
             return await settle(validation, token: token, audience: audience, fresh: fresh, mode: mode)
-        case .miss(let keys, _):
+        case .miss(let keys):
             let (validation, fresh) = await verifyAndCache(token, audience: audience, now: now, keys: keys)
             return await settle(validation, token: token, audience: audience, fresh: fresh, mode: mode)
         }
@@ -155,11 +155,11 @@ public final class TokenValidator: Service, Sendable {
         now: Int64,
         in state: inout TokenValidatorStorage
     ) -> CacheLookup {
-        let fresh = state.mirror.isFresh(at: .now, staleAfter: configuration.staleAfter)
         guard var entry = state.cache[token] else {
             state.counters.cacheMisses += 1
-            return .miss(state.keys, fresh: fresh)
+            return .miss(state.keys)
         }
+        let fresh = state.mirror.isFresh(at: .now, staleAfter: configuration.staleAfter)
         state.counters.cacheHits += 1
         let reason = verifier.check(entry.claims, audience: audience, now: now)
         switch reason {

@@ -49,7 +49,7 @@ public struct CallerRegistry: Sendable {
             guard !caller.name.isEmpty else {
                 throw .invalidCallersFile(path, reason: "caller \(index) has an empty name")
             }
-            guard let digest = Self.decodeHex(caller.keySHA256), digest.count == Self.digestLength else {
+            guard let digest = Hex.decode(caller.keySHA256), digest.count == Self.digestLength else {
                 throw .invalidCallersFile(path, reason: "caller \"\(caller.name)\": key_sha256 must be 64 hex digits")
             }
             var roles: Set<Role> = []
@@ -84,29 +84,6 @@ public struct CallerRegistry: Sendable {
             }
         }
         return match.map { Caller(name: $0.name, roles: $0.roles) }
-    }
-
-    private static func decodeHex(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
-
-    private static func hexValue(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// Reads at most `limit` bytes of a file; larger files are rejected.

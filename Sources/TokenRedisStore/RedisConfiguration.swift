@@ -1,4 +1,5 @@
 import NIOCore
+import TokenCore
 
 /// Where and how to reach Redis.
 public struct RedisConfiguration: Sendable, Hashable {
@@ -77,19 +78,7 @@ public struct RedisConfiguration: Sendable, Hashable {
             throw .configuration("the store URL must start with redis:// or redis-sentinel://")
         }
         var rest = Substring(url.dropFirst(scheme.count))
-        var user: String?
-        var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
-                let name = try Self.percentDecoded(credentials[..<colon])
-                user = name.isEmpty ? nil : name
-                password = try Self.percentDecoded(credentials[credentials.index(after: colon)...])
-            } else {
-                password = try Self.percentDecoded(credentials)
-            }
-        }
+        let (user, password) = try Self.takeCredentials(from: &rest)
         var database = 0
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
@@ -121,19 +110,7 @@ public struct RedisConfiguration: Sendable, Hashable {
     /// The credentials are the master's; the sentinels are asked without.
     private init(sentinelURL: Substring) throws(RedisError) {
         var rest = sentinelURL
-        var user: String?
-        var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
-                let name = try Self.percentDecoded(credentials[..<colon])
-                user = name.isEmpty ? nil : name
-                password = try Self.percentDecoded(credentials[credentials.index(after: colon)...])
-            } else {
-                password = try Self.percentDecoded(credentials)
-            }
-        }
+        let (user, password) = try Self.takeCredentials(from: &rest)
         let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 || parts.count == 3, !parts[1].isEmpty else {
             throw .configuration("a sentinel URL is redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB]")
@@ -164,6 +141,19 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.replicasToWait = 1
     }
 
+    /// Removes a leading `[USER:]PASSWORD@` from `rest` and returns its percent-decoded parts (no
+    /// user for an empty name).
+    private static func takeCredentials(
+        from rest: inout Substring
+    ) throws(RedisError) -> (user: String?, password: String?) {
+        guard let at = rest.lastIndex(of: "@") else { return (nil, nil) }
+        let credentials = rest[..<at]
+        rest = rest[rest.index(after: at)...]
+        guard let colon = credentials.firstIndex(of: ":") else { return (nil, try percentDecoded(credentials)) }
+        let name = try percentDecoded(credentials[..<colon])
+        return (name.isEmpty ? nil : name, try percentDecoded(credentials[credentials.index(after: colon)...]))
+    }
+
     private static func percentDecoded(_ text: Substring) throws(RedisError) -> String {
         var bytes: [UInt8] = []
         var iterator = text.utf8.makeIterator()
@@ -172,7 +162,7 @@ public struct RedisConfiguration: Sendable, Hashable {
                 bytes.append(byte)
                 continue
             }
-            guard let high = iterator.next().flatMap(Self.hexValue), let low = iterator.next().flatMap(Self.hexValue)
+            guard let high = iterator.next().flatMap(Hex.value), let low = iterator.next().flatMap(Hex.value)
             else {
                 throw .configuration("a bad percent escape in the store URL's credentials")
             }
@@ -182,15 +172,6 @@ public struct RedisConfiguration: Sendable, Hashable {
             throw .configuration("the store URL's credentials are not UTF-8")
         }
         return decoded
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

@@ -25,7 +25,7 @@ struct RedisStoreKeys: Sendable {
     }
     func sessions(_ subject: String) -> [UInt8] { Array((subjectBase(subject) + "sessions").utf8) }
     func spent(_ subject: String, _ sessionID: String, hash: [UInt8]) -> [UInt8] {
-        Array((subjectBase(subject) + "spent:" + sessionID + ":" + Self.hex(hash)).utf8)
+        Array((subjectBase(subject) + "spent:" + sessionID + ":" + Hex.encode(hash)).utf8)
     }
 
     /// The expiry index member of a session: `s|<len(sub)>|<sub><sid>`.
@@ -35,18 +35,7 @@ struct RedisStoreKeys: Sendable {
 
     /// The expiry index member of a spent refresh token: `r|<hex>|<len(sub)>|<sub><sid>`.
     static func spentMember(_ subject: String, _ sessionID: String, hash: [UInt8]) -> [UInt8] {
-        Array("r|\(hex(hash))|\(subject.utf8.count)|\(subject)\(sessionID)".utf8)
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Array("r|\(Hex.encode(hash))|\(subject.utf8.count)|\(subject)\(sessionID)".utf8)
     }
 
     private func bytes(_ suffix: String) -> [UInt8] {

@@ -293,8 +293,9 @@ final class BenchSession {
         client: TokenServiceClient? = nil,
         note: String = "durable, embedded store, 64 callers"
     ) async throws -> ScenarioResult {
+        let client = client ?? self.client
         let counter = Atomic<Int>(0)
-        let (rate, latency) = try await closedLoop(callers: 64, client: client ?? self.client) { client in
+        let (rate, latency) = try await closedLoop(callers: 64) {
             let index = counter.add(1, ordering: .relaxed).newValue
             _ = try await client.issue(IssueRequest(subject: "bench-\(index % 10_000)", audience: ["api"], withRefreshToken: true))
         }
@@ -309,7 +310,7 @@ final class BenchSession {
     ) async throws -> ScenarioResult {
         let client = client ?? self.client
         let chains = Mutex<[String]>(try await issue(64, refresh: true, client: client).map(\.refreshToken))
-        let (rate, latency) = try await closedLoop(callers: 64, client: client) { client in
+        let (rate, latency) = try await closedLoop(callers: 64) {
             guard let token = chains.withLock({ $0.popLast() }) else { throw ValidationError("no refresh token left") }
             let next = try await client.refresh(token)
             chains.withLock { $0.append(next.refreshToken) }
@@ -323,7 +324,8 @@ final class BenchSession {
         client: TokenServiceClient? = nil,
         note: String = "durable, embedded store, 64 callers"
     ) async throws -> ScenarioResult {
-        let (rate, latency) = try await closedLoop(callers: 64, client: client ?? self.client) { client in
+        let client = client ?? self.client
+        let (rate, latency) = try await closedLoop(callers: 64) {
             _ = try await client.revoke(RevokeRequest(target: .tokenID(try TokenID.random().text)))
         }
         return ScenarioResult(name: name, opsPerSecond: rate, latency: latency, note: note)
@@ -367,33 +369,13 @@ final class BenchSession {
     private func redisSet() async throws -> ScenarioResult {
         let connection = try await redisConnection()
         defer { connection.close() }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let deadline = start + settings.duration
-        let (count, latency) = try await withThrowingTaskGroup(of: (Int, LatencyRecorder).self) { group in
-            for caller in 0..<64 {
-                group.addTask {
-                    var latency = LatencyRecorder()
-                    var count = 0
-                    while clock.now < deadline {
-                        let before = clock.now
-                        _ = try await connection.send(RedisCommand("SET", "bench:set:\(caller):\(count)", "1"))
-                        latency.record(clock.now - before)
-                        count += 1
-                    }
-                    return (count, latency)
-                }
-            }
-            var total = 0
-            var merged = LatencyRecorder()
-            for try await (count, latency) in group {
-                total += count
-                merged.add(latency)
-            }
-            return (total, merged)
+        let counter = Atomic<Int>(0)
+        let (rate, latency) = try await closedLoop(callers: 64) {
+            let index = counter.add(1, ordering: .relaxed).newValue
+            _ = try await connection.send(RedisCommand("SET", "bench:set:\(index)", "1"))
         }
         return ScenarioResult(
-            name: "redis.set", opsPerSecond: Double(count) / Self.seconds(clock.now - start), latency: latency,
+            name: "redis.set", opsPerSecond: rate, latency: latency,
             note: "SET on redis-server, 64 callers on one connection")
     }
 
@@ -419,8 +401,7 @@ final class BenchSession {
     /// Calls per second and their latencies with `callers` tasks each calling in a loop.
     private func closedLoop(
         callers: Int,
-        client: TokenServiceClient,
-        _ call: @escaping @Sendable (TokenServiceClient) async throws -> Void
+        _ call: @escaping @Sendable () async throws -> Void
     ) async throws -> (Double, LatencyRecorder) {
         let clock = ContinuousClock()
         let start = clock.now
@@ -432,7 +413,7 @@ final class BenchSession {
                     var count = 0
                     while clock.now < deadline {
                         let before = clock.now
-                        try await call(client)
+                        try await call()
                         latency.record(clock.now - before)
                         count += 1
                     }

@@ -237,30 +237,11 @@ extension Tokend {
             throw StartupError(
                 "\(name) is not set: the Redis store seals the signing keys under it (64 hex characters)")
         }
-        var key: [UInt8] = []
-        var high: UInt8?
-        for character in text.utf8 {
-            guard let digit = Self.hexDigit(character) else { break }
-            if let first = high {
-                key.append(first << 4 | digit)
-                high = nil
-            } else {
-                high = digit
-            }
-        }
-        guard text.utf8.count == 64, key.count == 32 else {
+        let key = Hex.decode(text) ?? []
+        guard key.count == 32 else {
             throw StartupError("\(name) must be 64 hex characters (a 256-bit key)")
         }
         return key
-    }
-
-    private static func hexDigit(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 
