@@ -17,9 +17,7 @@ public actor RPCServer: Service {
     private let group: any EventLoopGroup
     private let connections = RPCServerConnections()
     private let tlsContext = TLSContextHolder()
-    private var boundAddress: (host: String, port: Int)?
-    private var bindFailure: (any Error)?
-    private var addressWaiters: [CheckedContinuation<(host: String, port: Int), any Error>] = []
+    private var address = ListeningAddress()
 
     /// Creates a server.
     /// - Parameters:
@@ -51,8 +49,7 @@ public actor RPCServer: Service {
                 let context = try tls.makeContext()
                 tlsContext.current = context
             } catch {
-                bindFailure = error
-                resumeAddressWaiters()
+                address.settle(.failure(error))
                 throw error
             }
         }
@@ -77,12 +74,11 @@ public actor RPCServer: Service {
         do {
             listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         } catch {
-            bindFailure = error
-            resumeAddressWaiters()
+            address.settle(.failure(error))
             throw error
         }
-        boundAddress = (listener.localAddress?.ipAddress ?? configuration.host, listener.localAddress?.port ?? 0)
-        resumeAddressWaiters()
+        let bound = (host: listener.localAddress?.ipAddress ?? configuration.host, port: listener.localAddress?.port ?? 0)
+        address.settle(.success(bound))
         shared.logger.info("listening", metadata: ["address": "\(listener.localAddress.map { "\($0)" } ?? "?")"])
 
         await withGracefulShutdownHandler {
@@ -121,21 +117,7 @@ public actor RPCServer: Service {
     /// - Returns: the host and the actual port.
     /// - Throws: the bind error when the server could not listen.
     public func listeningAddress() async throws -> (host: String, port: Int) {
-        if let boundAddress { return boundAddress }
-        if let bindFailure { throw bindFailure }
-        return try await withCheckedThrowingContinuation { addressWaiters.append($0) }
-    }
-
-    private func resumeAddressWaiters() {
-        let waiters = addressWaiters
-        addressWaiters.removeAll()
-        for waiter in waiters {
-            if let boundAddress {
-                waiter.resume(returning: boundAddress)
-            } else {
-                waiter.resume(throwing: bindFailure ?? RPCError.unavailable("server not listening"))
-            }
-        }
+        try await withCheckedThrowingContinuation { address.wait($0) }
     }
 }
 

@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
+import TokenRPC
 
 /// The HTTP/1.1 port: the JWK Set for JOSE libraries and gateways, liveness and readiness probes,
 /// and metrics (see `HTTPRoutes`).
@@ -16,9 +17,7 @@ public actor HTTPServer: Service {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let connections = HTTPServerConnections()
-    private var boundAddress: (host: String, port: Int)?
-    private var bindFailure: (any Error)?
-    private var addressWaiters: [CheckedContinuation<(host: String, port: Int), any Error>] = []
+    private var address = ListeningAddress()
 
     /// Creates a server.
     /// - Parameters:
@@ -74,12 +73,11 @@ public actor HTTPServer: Service {
         do {
             listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         } catch {
-            bindFailure = error
-            resumeAddressWaiters()
+            address.settle(.failure(error))
             throw error
         }
-        boundAddress = (listener.localAddress?.ipAddress ?? configuration.host, listener.localAddress?.port ?? 0)
-        resumeAddressWaiters()
+        let bound = (host: listener.localAddress?.ipAddress ?? configuration.host, port: listener.localAddress?.port ?? 0)
+        address.settle(.success(bound))
         logger.info("http listening", metadata: ["address": "\(listener.localAddress.map { "\($0)" } ?? "?")"])
 
         await withGracefulShutdownHandler {
@@ -98,26 +96,9 @@ public actor HTTPServer: Service {
     /// - Returns: the host and the actual port.
     /// - Throws: the bind error when the server could not listen.
     public func listeningAddress() async throws -> (host: String, port: Int) {
-        if let boundAddress { return boundAddress }
-        if let bindFailure { throw bindFailure }
-        return try await withCheckedThrowingContinuation { addressWaiters.append($0) }
-    }
-
-    private func resumeAddressWaiters() {
-        let waiters = addressWaiters
-        addressWaiters.removeAll()
-        for waiter in waiters {
-            if let boundAddress {
-                waiter.resume(returning: boundAddress)
-            } else {
-                waiter.resume(throwing: bindFailure ?? HTTPServerNotListening())
-            }
-        }
+        try await withCheckedThrowingContinuation { address.wait($0) }
     }
 }
-
-/// The HTTP server stopped before it was listening.
-struct HTTPServerNotListening: Error {}
 
 /// The open connections of an `HTTPServer`, counted against its limit.
 final class HTTPServerConnections: Sendable {
