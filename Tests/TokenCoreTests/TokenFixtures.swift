@@ -4,8 +4,8 @@ import TokenTestSupport
 
 /// Paths, keys and token builders shared by the engine's tests.
 enum TokenFixtures {
-    /// The shared test vectors, which sit beside the package root.
-    static let vectors = PythonScript.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/vectors")
+    /// The test vectors kept in the repository (`Tests/Vectors`, with their sources and licences).
+    static let vectors = PythonScript.packageRoot.appendingPathComponent("Tests/Vectors")
 
     static let issuer = "https://tokens.example.test"
     static let now: Int64 = 1_780_000_000
