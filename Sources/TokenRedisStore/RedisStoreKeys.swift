@@ -24,6 +24,8 @@ struct RedisStoreKeys: Sendable {
         Array((subjectBase(subject) + "session:" + sessionID).utf8)
     }
     func sessions(_ subject: String) -> [UInt8] { Array((subjectBase(subject) + "sessions").utf8) }
+    /// The subject's latest minted `iat` (`iat`) and latest revocation (`rv`).
+    func subjectState(_ subject: String) -> [UInt8] { Array((subjectBase(subject) + "subject").utf8) }
     func spent(_ subject: String, _ sessionID: String, hash: [UInt8]) -> [UInt8] {
         Array((subjectBase(subject) + "spent:" + sessionID + ":" + Hex.encode(hash)).utf8)
     }

@@ -4,11 +4,32 @@
 /// They are loaded with `SCRIPT LOAD` when the store opens and run with `EVALSHA` (loaded again
 /// when the server answers `NOSCRIPT`, after a restart or a `SCRIPT FLUSH`).
 enum RedisStoreScripts {
-    /// KEYS: session-subject, session, subject's sessions, expiry index.
+    /// Extends a key's TTL to at least `ttl` milliseconds (a key without one gets it).
+    private static let extendTTL = """
+        local function extend(key, ttl)
+            local left = redis.call('PTTL', key)
+            if left == -1 or left < ttl then redis.call('PEXPIRE', key, ttl) end
+        end
+        """
+
+    /// Records `iat` as the subject's latest minted `iat` (in its state hash) unless a later one is
+    /// there.
+    private static let recordIssuedAt = """
+        local function recordIssuedAt(state, iat, ttl)
+            local latest = tonumber(redis.call('HGET', state, 'iat') or '')
+            if not latest or latest < tonumber(iat) then redis.call('HSET', state, 'iat', iat) end
+            extend(state, ttl)
+        end
+        """
+
+    /// KEYS: session-subject, session, subject's sessions, expiry index, subject state.
     /// ARGV: subject, session id, ttl ms, created at, expires at, expiry member, field/value pairs.
-    /// Returns 1, or 0 when the session id is taken.
-    static let createSession = """
+    /// Returns 1, 0 when the session id is taken, or 2 when the subject was revoked at or after the
+    /// session's start (nothing is stored).
+    static let createSession = [extendTTL, recordIssuedAt, """
         if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+        local revoked = tonumber(redis.call('HGET', KEYS[5], 'rv') or '')
+        if revoked and revoked >= tonumber(ARGV[4]) then return 2 end
         local ttl = tonumber(ARGV[3])
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
         local fields = {}
@@ -16,64 +37,112 @@ enum RedisStoreScripts {
         redis.call('HSET', KEYS[2], unpack(fields))
         redis.call('PEXPIRE', KEYS[2], ttl)
         redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
-        local left = redis.call('PTTL', KEYS[3])
-        if left == -1 or left < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+        extend(KEYS[3], ttl)
         redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
+        recordIssuedAt(KEYS[5], ARGV[4], ttl)
         return 1
-        """
+        """,
+    ].joined(separator: "\n")
 
-    /// KEYS: session, spent token, expiry index, session-subject, subject's sessions.
+    /// KEYS: session, spent token, expiry index, session-subject, subject's sessions, subject state.
     /// ARGV: hash, spent at, replay, new hash, new issued at, new expires at, session expires at,
     /// session ttl ms, now (s), session expiry member, spent expiry member.
-    /// Returns 1 when the token was the session's unspent one (and is now spent), else 0.
-    static let spendRefreshToken = """
-        if redis.call('HGET', KEYS[1], 'rh') ~= ARGV[1] then return 0 end
-        local issued = redis.call('HGET', KEYS[1], 'ri')
-        local expires = redis.call('HGET', KEYS[1], 'rx')
+    /// Returns 1 when the token was the session's unspent one (and is now spent), else 0: also
+    /// when the session is revoked, or its subject was revoked at or after the session's start.
+    static let spendRefreshToken = [extendTTL, recordIssuedAt, """
+        local session = redis.call('HMGET', KEYS[1], 'rh', 'ri', 'rx', 'rv', 'c')
+        if session[1] ~= ARGV[1] or session[4] then return 0 end
+        local revoked = tonumber(redis.call('HGET', KEYS[6], 'rv') or '')
+        if revoked and revoked >= tonumber(session[5] or '0') then return 0 end
+        local issued, expires = session[2], session[3]
         redis.call('HSET', KEYS[1], 'rh', ARGV[4], 'ri', ARGV[5], 'rx', ARGV[6], 'r', ARGV[2], 'e', ARGV[7])
         local ttl = tonumber(ARGV[8])
         redis.call('PEXPIRE', KEYS[1], ttl)
         redis.call('PEXPIRE', KEYS[4], ttl)
-        local left = redis.call('PTTL', KEYS[5])
-        if left == -1 or left < ttl then redis.call('PEXPIRE', KEYS[5], ttl) end
+        extend(KEYS[5], ttl)
         redis.call('HSET', KEYS[2], 'i', issued, 'x', expires, 's', ARGV[2], 'p', ARGV[3])
         local spentTTL = (tonumber(expires) - tonumber(ARGV[9]) + 1) * 1000
         if spentTTL < 1000 then spentTTL = 1000 end
         redis.call('PEXPIRE', KEYS[2], spentTTL)
         redis.call('ZADD', KEYS[3], ARGV[7], ARGV[10])
         redis.call('ZADD', KEYS[3], expires, ARGV[11])
+        recordIssuedAt(KEYS[6], ARGV[2], ttl)
         return 1
-        """
+        """,
+    ].joined(separator: "\n")
 
     /// KEYS: seq, event stream, live events index, public revocation key, and for a session its
-    /// record, for a subject its sessions.
-    /// ARGV: kind (t, s, u), value, revoked at, expires at, reason, ttl ms, session key prefix.
-    /// Returns {seq, live sessions ended}.
-    static let revoke = """
-        local seq = redis.call('INCR', KEYS[1])
-        redis.call('XADD', KEYS[2], seq .. '-0', 'kind', ARGV[1], 'value', ARGV[2], 'revoked_at', ARGV[3],
-            'expires_at', ARGV[4], 'reason', ARGV[5])
-        redis.call('ZADD', KEYS[3], ARGV[4], seq .. '|' .. ARGV[1] .. '|' .. ARGV[3] .. '|' .. ARGV[2])
-        local ttl = tonumber(ARGV[6])
-        local left = redis.call('PTTL', KEYS[4])
-        if left > ttl then ttl = left end
+    /// record, for a subject its state.
+    /// ARGV: kind (t, s, u), value, revoked at, expires at, reason, ttl ms.
+    /// Decides the event's times (a subject's `revoked_at` is at least its latest minted `iat`; a
+    /// session's `expires_at` covers its last refresh), stores the event and the public key, and
+    /// marks the session revoked, or records the subject's revocation in its state. A subject's
+    /// sessions are marked afterwards, in bounded steps (`revokeSubjectSessions`).
+    /// Returns {seq, live sessions ended, revoked at, expires at}.
+    static let revoke = [extendTTL, """
         local revokedAt = tonumber(ARGV[3])
+        local expiresAt = tonumber(ARGV[4])
+        local ttl = tonumber(ARGV[6])
+        local latest = nil
+        if ARGV[1] ~= 't' and KEYS[5] then
+            latest = tonumber(redis.call('HGET', KEYS[5], ARGV[1] == 'u' and 'iat' or 'r') or '')
+        end
+        if latest and ARGV[1] == 'u' and latest > revokedAt then
+            expiresAt = expiresAt + latest - revokedAt
+            ttl = ttl + (latest - revokedAt) * 1000
+            revokedAt = latest
+        elseif latest and ARGV[1] == 's' and latest + expiresAt - revokedAt > expiresAt then
+            ttl = ttl + (latest - revokedAt) * 1000
+            expiresAt = latest + expiresAt - revokedAt
+        end
+        local revokedText = string.format('%d', revokedAt)
+        local expiresText = string.format('%d', expiresAt)
+        local seq = redis.call('INCR', KEYS[1])
+        redis.call('XADD', KEYS[2], seq .. '-0', 'kind', ARGV[1], 'value', ARGV[2], 'revoked_at', revokedText,
+            'expires_at', expiresText, 'reason', ARGV[5])
+        redis.call('ZADD', KEYS[3], expiresText, seq .. '|' .. ARGV[1] .. '|' .. revokedText .. '|' .. ARGV[2])
         local current = tonumber(redis.call('GET', KEYS[4]) or '')
-        if current and current > revokedAt then revokedAt = current end
-        redis.call('SET', KEYS[4], string.format('%d', revokedAt), 'PX', ttl)
+        local left = redis.call('PTTL', KEYS[4])
+        if left < ttl then left = ttl end
+        redis.call('SET', KEYS[4], string.format('%d', math.max(current or revokedAt, revokedAt)), 'PX', left)
         local ended = 0
-        local function revokeSession(key)
-            if redis.call('EXISTS', key) == 1 and redis.call('HEXISTS', key, 'rv') == 0 then
-                redis.call('HSET', key, 'rv', ARGV[3])
-                if tonumber(redis.call('HGET', key, 'e') or '0') > tonumber(ARGV[3]) then ended = ended + 1 end
+        if ARGV[1] == 's' and KEYS[5] then
+            local session = redis.call('HMGET', KEYS[5], 'rv', 'e')
+            if session[2] and not session[1] then
+                redis.call('HSET', KEYS[5], 'rv', revokedText)
+                if tonumber(session[2]) > revokedAt then ended = 1 end
+            end
+        elseif ARGV[1] == 'u' and KEYS[5] then
+            local previous = tonumber(redis.call('HGET', KEYS[5], 'rv') or '')
+            if not previous or previous < revokedAt then redis.call('HSET', KEYS[5], 'rv', revokedText) end
+            extend(KEYS[5], ttl)
+        end
+        return {seq, ended, revokedText, expiresText}
+        """,
+    ].joined(separator: "\n")
+
+    /// KEYS: the subject's sessions.
+    /// ARGV: cursor, sessions per step, revoked at, session key prefix.
+    /// One step of a subject revocation: marks revoked the sessions one `ZSCAN` step returns that
+    /// began at or before `revoked at`. `ZSCAN` returns every session present from the first step to
+    /// the last at least once; one marked twice is counted once.
+    /// Returns {next cursor ("0" when done), live sessions ended}.
+    static let revokeSubjectSessions = """
+        local revokedAt = tonumber(ARGV[3])
+        local step = redis.call('ZSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
+        local members = step[2]
+        local ended = 0
+        for i = 1, #members, 2 do
+            if tonumber(members[i + 1]) <= revokedAt then
+                local key = ARGV[4] .. members[i]
+                local session = redis.call('HMGET', key, 'rv', 'e')
+                if session[2] and not session[1] then
+                    redis.call('HSET', key, 'rv', ARGV[3])
+                    if tonumber(session[2]) > revokedAt then ended = ended + 1 end
+                end
             end
         end
-        if ARGV[1] == 's' and KEYS[5] then
-            revokeSession(KEYS[5])
-        elseif ARGV[1] == 'u' and KEYS[5] then
-            for _, sid in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do revokeSession(ARGV[7] .. sid) end
-        end
-        return {seq, ended}
+        return {step[1], ended}
         """
 
     /// KEYS: expiry index, live events index, event stream, purged seq.

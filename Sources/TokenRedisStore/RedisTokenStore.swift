@@ -39,13 +39,14 @@ public final class RedisTokenStore: TokenStore {
     private let scripts: [Script: String]
 
     enum Script: CaseIterable, Sendable {
-        case createSession, spendRefreshToken, revoke, purge
+        case createSession, spendRefreshToken, revoke, revokeSubjectSessions, purge
 
         var source: String {
             switch self {
             case .createSession: RedisStoreScripts.createSession
             case .spendRefreshToken: RedisStoreScripts.spendRefreshToken
             case .revoke: RedisStoreScripts.revoke
+            case .revokeSubjectSessions: RedisStoreScripts.revokeSubjectSessions
             case .purge: RedisStoreScripts.purge
             }
         }
@@ -145,6 +146,21 @@ public final class RedisTokenStore: TokenStore {
 
     public func createSession(_ session: SessionRecord, refreshToken: RefreshTokenRecord?) async throws(TokenStoreError)
     {
+        let creation = try sessionCreation(session, refreshToken: refreshToken)
+        let reply = try await run(.createSession, keys: creation.keys, arguments: creation.arguments)
+        switch reply.int64 {
+        case 1: return
+        case 2: throw .revoked("the subject was revoked at or after the session's start")
+        default: throw .rejected("session \(session.sessionID) exists")
+        }
+    }
+
+    /// The keys and arguments of the `createSession` script that stores `session`.
+    /// - Throws: `rejected` when the token belongs to another session or a value is too long.
+    func sessionCreation(
+        _ session: SessionRecord,
+        refreshToken: RefreshTokenRecord?
+    ) throws(TokenStoreError) -> (keys: [[UInt8]], arguments: [RedisArgument]) {
         try Self.checkText(session.sessionID)
         try Self.checkText(session.subject)
         if let refreshToken {
@@ -174,17 +190,17 @@ public final class RedisTokenStore: TokenStore {
         }
         let subject = session.subject
         let sessionID = session.sessionID
-        let reply = try await run(
-            .createSession,
+        return (
             keys: [
                 keys.sessionSubject(sessionID), keys.session(subject, sessionID), keys.sessions(subject), keys.expiry,
+                keys.subjectState(subject),
             ],
             arguments: [
                 RedisArgument(subject), RedisArgument(sessionID), RedisArgument(ttlMilliseconds(session.expiresAt)),
                 RedisArgument(session.createdAt), RedisArgument(session.expiresAt),
                 RedisArgument(RedisStoreKeys.sessionMember(subject, sessionID)),
-            ] + fields)
-        guard reply.int64 == 1 else { throw .rejected("session \(sessionID) exists") }
+            ] + fields
+        )
     }
 
     public func createSession(
@@ -207,12 +223,23 @@ public final class RedisTokenStore: TokenStore {
 
     public func session(id: String) async throws(TokenStoreError) -> SessionRecord? {
         guard let subject = try await subject(ofSession: id) else { return nil }
-        let reply = try await send(RedisCommand("HGETALL", [RedisArgument(keys.session(subject, id))]))
-        return try Self.sessionRecord(id, reply)
+        let replies = try await sendAll([
+            RedisCommand("HGETALL", [RedisArgument(keys.session(subject, id))]),
+            RedisCommand("HGET", [RedisArgument(keys.subjectState(subject)), "rv"]),
+        ])
+        guard replies.count == 2, var session = try Self.sessionRecord(id, replies[0]) else { return nil }
+        // While a subject revocation marks the sessions step by step, those not marked yet are
+        // revoked all the same.
+        if session.revokedAt == nil, let subjectRevokedAt = replies[1].int64, subjectRevokedAt >= session.createdAt {
+            session.revokedAt = subjectRevokedAt
+        }
+        return session
     }
 
     public func liveSessions(subject: String, now: Int64, limit: Int) async throws(TokenStoreError) -> [SessionRecord] {
         guard limit > 0 else { return [] }
+        let subjectRevoked = try await send(RedisCommand("HGET", [RedisArgument(keys.subjectState(subject)), "rv"]))
+        let subjectRevokedAt = subjectRevoked.int64 ?? .min
         var live: [SessionRecord] = []
         var start = 0
         // Newest first, a page at a time: a subject's list is read only as far as `limit` needs.
@@ -229,7 +256,9 @@ public final class RedisTokenStore: TokenStore {
                 page.map { RedisCommand("HGETALL", [RedisArgument(keys.session(subject, $0))]) })
             for (id, reply) in zip(page, replies) {
                 guard let session = try Self.sessionRecord(id, reply) else { continue }
-                if session.revokedAt == nil, session.expiresAt > now, live.count < limit {
+                if session.revokedAt == nil, session.createdAt > subjectRevokedAt, session.expiresAt > now,
+                    live.count < limit
+                {
                     live.append(session)
                 }
             }
@@ -272,7 +301,7 @@ public final class RedisTokenStore: TokenStore {
             .spendRefreshToken,
             keys: [
                 keys.session(subject, sessionID), keys.spent(subject, sessionID, hash: hash), keys.expiry,
-                keys.sessionSubject(sessionID), keys.sessions(subject),
+                keys.sessionSubject(sessionID), keys.sessions(subject), keys.subjectState(subject),
             ],
             arguments: [
                 RedisArgument(hash), RedisArgument(rotation.spentAt), RedisArgument(rotation.replay),
@@ -293,7 +322,6 @@ public final class RedisTokenStore: TokenStore {
             throw .rejected("a revocation value or reason is longer than \(Self.maxValueLength) bytes")
         }
         var scriptKeys = [keys.seq, keys.events, keys.liveEvents, keys.revoked(revocation.kind, revocation.value)]
-        var sessionPrefix = ""
         switch revocation.kind {
         case .token:
             break
@@ -302,8 +330,7 @@ public final class RedisTokenStore: TokenStore {
                 scriptKeys.append(keys.session(subject, revocation.value))
             }
         case .subject:
-            scriptKeys.append(keys.sessions(revocation.value))
-            sessionPrefix = keys.subjectBase(revocation.value) + "session:"
+            scriptKeys.append(keys.subjectState(revocation.value))
         }
         let reply = try await run(
             .revoke, keys: scriptKeys,
@@ -311,16 +338,43 @@ public final class RedisTokenStore: TokenStore {
                 RedisArgument(Self.kindCode(revocation.kind)), RedisArgument(revocation.value),
                 RedisArgument(revocation.revokedAt), RedisArgument(revocation.expiresAt),
                 RedisArgument(revocation.reason), RedisArgument(ttlMilliseconds(revocation.expiresAt)),
-                RedisArgument(sessionPrefix),
             ])
-        guard let values = reply.array, values.count == 2, let seq = values[0].int64.flatMap(UInt64.init(exactly:)),
-            let ended = values[1].int64.flatMap(Int.init(exactly:))
+        guard let values = reply.array, values.count == 4, let seq = values[0].int64.flatMap(UInt64.init(exactly:)),
+            var ended = values[1].int64.flatMap(Int.init(exactly:)), let revokedAt = values[2].int64,
+            let expiresAt = values[3].int64
         else { throw .corrupt("the revoke script answered \(reply)") }
+        if revocation.kind == .subject {
+            ended = try await revokeSessions(of: revocation.value, revokedAt: revokedAt)
+        }
         try await waitForReplicas()
         let event = RevocationEvent(
-            seq: seq, kind: revocation.kind, value: revocation.value, revokedAt: revocation.revokedAt,
-            expiresAt: revocation.expiresAt)
+            seq: seq, kind: revocation.kind, value: revocation.value, revokedAt: revokedAt, expiresAt: expiresAt)
         return RevocationReceipt(event: event, sessionsRevoked: ended)
+    }
+
+    /// Marks revoked every session of `subject` that began at or before `revokedAt`, in steps of
+    /// about `subjectRevocationStep` sessions, each one short script: a subject with a hundred
+    /// thousand sessions never holds Redis up for long. The subject's revocation is stored before
+    /// the first step, so meanwhile no session it covers can be refreshed (the spend checks it) and
+    /// none listed as live.
+    /// - Returns: how many live sessions the steps ended.
+    private func revokeSessions(of subject: String, revokedAt: Int64) async throws(TokenStoreError) -> Int {
+        var cursor = "0"
+        var ended = 0
+        repeat {
+            let reply = try await run(
+                .revokeSubjectSessions, keys: [keys.sessions(subject)],
+                arguments: [
+                    RedisArgument(cursor), RedisArgument(configuration.subjectRevocationStep),
+                    RedisArgument(revokedAt), RedisArgument(keys.subjectBase(subject) + "session:"),
+                ])
+            guard let values = reply.array, values.count == 2, let next = values[0].string,
+                let count = values[1].int64.flatMap(Int.init(exactly:))
+            else { throw .corrupt("the session revocation step answered \(reply)") }
+            cursor = next
+            ended += count
+        } while cursor != "0"
+        return ended
     }
 
     public func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> RevocationEventPage {
@@ -412,9 +466,7 @@ public final class RedisTokenStore: TokenStore {
         keys: [[UInt8]],
         arguments: [RedisArgument]
     ) async throws(TokenStoreError) -> RedisValue {
-        guard let sha = scripts[script] else { throw .unavailable("a script was not loaded") }
-        let command = RedisCommand(
-            "EVALSHA", [RedisArgument(sha), RedisArgument(keys.count)] + keys.map(RedisArgument.init) + arguments)
+        let command = try scriptCommand(script, keys: keys, arguments: arguments)
         var reply = try await sendRaw(command)
         if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
             do throws(RedisError) {
@@ -428,6 +480,17 @@ public final class RedisTokenStore: TokenStore {
             throw replyError(message)
         }
         return reply
+    }
+
+    /// The `EVALSHA` command that runs a loaded script.
+    func scriptCommand(
+        _ script: Script,
+        keys: [[UInt8]],
+        arguments: [RedisArgument]
+    ) throws(TokenStoreError) -> RedisCommand {
+        guard let sha = scripts[script] else { throw .unavailable("a script was not loaded") }
+        return RedisCommand(
+            "EVALSHA", [RedisArgument(sha), RedisArgument(keys.count)] + keys.map(RedisArgument.init) + arguments)
     }
 
     /// Waits until `replicasToWait` replicas have every write of this connection so far (`WAIT`),

@@ -12,6 +12,8 @@ public struct RedisTokenStoreConfiguration: Sendable {
     public var masterKey: [UInt8]?
     /// The clock that turns expiry times into key TTLs.
     public var clock: any UnixClock
+    /// How many sessions one step of a subject revocation marks, about (one short script each).
+    public var subjectRevocationStep = 200
 
     /// Creates a configuration.
     public init(

@@ -49,6 +49,10 @@ extension TokenService {
             switch result {
             case .success:
                 reply.succeed(minted)
+            case .failure(let error) where error.isRevoked:
+                // The subject was revoked in the second of this login or later (by a host whose
+                // clock is ahead): its token would be refused. A later login gets a valid one.
+                reply.fail(RPCError(code: .aborted, message: "the subject was revoked at or after this login; retry"))
             case .failure(let error):
                 reply.fail(self.storeFailure(error))
             }

@@ -33,11 +33,14 @@ extension TokenService {
         if let spentAt = record.spentAt {
             return try await answerSpent(record, spentAt: spentAt, presented: presented, now: now, context: context)
         }
-        // Leeway never extends a refresh token's lifetime.
+        // Leeway never extends a refresh token's lifetime. A session its subject's revocation covers
+        // (one that began at or before it) is over; these checks spare the signing, while the
+        // store's spend checks the same atomically.
         guard now < record.expiresAt,
             let session = try await storeCall({ try await store.session(id: record.sessionID) }),
             session.revokedAt == nil,
-            !revocations.isRevoked(tokenID: "", sessionID: session.sessionID, subject: session.subject, issuedAt: now)
+            !revocations.isRevoked(
+                tokenID: "", sessionID: session.sessionID, subject: session.subject, issuedAt: session.createdAt)
         else {
             throw Self.refreshRejected
         }

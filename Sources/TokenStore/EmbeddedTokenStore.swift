@@ -249,7 +249,7 @@ public final class EmbeddedTokenStore: TokenStore {
         guard (1...Self.maxHashLength).contains(hash.count) else { return nil }
         return try await read { database throws(TokenStoreError) in
             try database.readTransaction { () throws(TokenStoreError) -> RefreshTokenRecord? in
-                if let current = try Self.currentRefreshToken(of: sessionID, on: database),
+                if let current = try Self.currentRefreshToken(of: sessionID, on: database)?.token,
                     constantTimeEquals(current.hash, hash)
                 {
                     return current
@@ -274,8 +274,12 @@ public final class EmbeddedTokenStore: TokenStore {
         let successor = rotation.successor
         try Self.checkHash(successor.hash)
         return try await write { database throws(TokenStoreError) in
+            // The token, the session's revoked mark and its subject's revocations are read in the
+            // transaction that spends: a revocation commits either before it (and the spend fails) or
+            // after it (and marks the successor's session revoked).
             guard let current = try Self.currentRefreshToken(of: successor.sessionID, on: database),
-                constantTimeEquals(current.hash, hash)
+                constantTimeEquals(current.token.hash, hash), !current.sessionRevoked,
+                try !Self.subjectRevoked(current.subject, atOrAfter: current.sessionCreatedAt, on: database)
             else { return false }
             try database.execute(
                 """
@@ -293,8 +297,8 @@ public final class EmbeddedTokenStore: TokenStore {
                 VALUES (?, ?, ?, ?, ?, ?)
                 """,
                 [
-                    .blob(hash), .text(successor.sessionID), .integer(current.issuedAt), .integer(current.expiresAt),
-                    .integer(rotation.spentAt), .blob(rotation.replay),
+                    .blob(hash), .text(successor.sessionID), .integer(current.token.issuedAt),
+                    .integer(current.token.expiresAt), .integer(rotation.spentAt), .blob(rotation.replay),
                 ])
             return true
         }
@@ -308,6 +312,7 @@ public final class EmbeddedTokenStore: TokenStore {
             throw .rejected("a revocation value or reason is longer than \(Self.maxValueLength) bytes")
         }
         return try await write { database throws(TokenStoreError) in
+            let revocation = try Self.decideTimes(of: revocation, on: database)
             try database.execute(
                 "INSERT INTO revocation_events (kind, value, revoked_at, expires_at, reason) VALUES (?, ?, ?, ?, ?)",
                 [
@@ -335,6 +340,39 @@ public final class EmbeddedTokenStore: TokenStore {
                 "UPDATE sessions SET revoked_at = ? WHERE \(target) = ? AND revoked_at IS NULL", values)
             return RevocationReceipt(event: Self.event(seq, revocation), sessionsRevoked: ended)
         }
+    }
+
+    /// The times a revocation is stored with, decided in the writer's transaction: no token minted
+    /// by a write committed before it may outlive its event.
+    ///
+    /// A subject's event is refused to tokens with `iat <= revoked_at`, so its `revoked_at` becomes
+    /// at least the latest `iat` of the subject's sessions (`refreshed_at`: a login's or the last
+    /// refresh's), and its `expires_at` moves by as much. A session's event covers tokens by `sid`
+    /// until `expires_at`, which is moved to cover a token minted by the session's last refresh.
+    private static func decideTimes(
+        of revocation: RevocationRequest,
+        on database: SQLiteConnection
+    ) throws(TokenStoreError) -> RevocationRequest {
+        let latestSQL: String
+        switch revocation.kind {
+        case .token:
+            return revocation
+        case .session:
+            latestSQL = "SELECT refreshed_at FROM sessions WHERE id = ?"
+        case .subject:
+            latestSQL = "SELECT MAX(refreshed_at) FROM sessions WHERE subject = ?"
+        }
+        let latest = try database.query(latestSQL, [.text(revocation.value)]) { row in row.optionalInt64(0) }
+        guard let latestIssuedAt = latest.first ?? nil else { return revocation }
+        var decided = revocation
+        if revocation.kind == .subject {
+            let shift = max(0, latestIssuedAt - revocation.revokedAt)
+            decided.revokedAt += shift
+            decided.expiresAt += shift
+        } else {
+            decided.expiresAt = max(revocation.expiresAt, latestIssuedAt + revocation.expiresAt - revocation.revokedAt)
+        }
+        return decided
     }
 
     public func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> RevocationEventPage {
@@ -539,8 +577,12 @@ public final class EmbeddedTokenStore: TokenStore {
     // Built once: the statement cache looks statements up by their text, on every call.
     private static let selectSessionSQL = "SELECT \(sessionColumns) FROM sessions WHERE id = ?"
     private static let selectCurrentRefreshTokenSQL = """
-        SELECT refresh_hash, refresh_issued_at, refresh_expires_at FROM sessions
+        SELECT refresh_hash, refresh_issued_at, refresh_expires_at, revoked_at, subject, created_at FROM sessions
         WHERE id = ? AND refresh_hash IS NOT NULL
+        """
+    private static let selectSubjectRevokedSQL = """
+        SELECT 1 FROM revocation_events WHERE kind = \(StoreSchema.storedKind(.subject)) AND value = ? AND revoked_at >= ?
+        LIMIT 1
         """
     private static let insertSessionSQL = """
         INSERT INTO sessions (\(sessionColumns), refresh_hash, refresh_issued_at, refresh_expires_at)
@@ -568,20 +610,49 @@ public final class EmbeddedTokenStore: TokenStore {
             .integer(refreshToken?.expiresAt),
         ]
         return { database throws(TokenStoreError) in
+            // A login that read the clock before a revocation of its subject but reaches the writer
+            // after it would hold tokens the revocation covers (`iat` <= `revoked_at`) in a session it
+            // did not mark: refused, so the caller can log in again.
+            guard try !subjectRevoked(session.subject, atOrAfter: session.createdAt, on: database) else {
+                throw .revoked("the subject was revoked at or after the session's start")
+            }
             try database.execute(insertSessionSQL, values)
         }
+    }
+
+    /// A session's unspent refresh token, with what decides whether it may be spent.
+    private struct CurrentRefreshToken {
+        var token: RefreshTokenRecord
+        var sessionRevoked: Bool
+        var subject: String
+        var sessionCreatedAt: Int64
     }
 
     /// The unspent refresh token of a session; nil when it has none or is unknown.
     private static func currentRefreshToken(
         of sessionID: String,
         on database: SQLiteConnection
-    ) throws(TokenStoreError) -> RefreshTokenRecord? {
+    ) throws(TokenStoreError) -> CurrentRefreshToken? {
         try database.query(
             Self.selectCurrentRefreshTokenSQL, [.text(sessionID)]
         ) { row in
-            RefreshTokenRecord(hash: row.blob(0), sessionID: sessionID, issuedAt: row.int64(1), expiresAt: row.int64(2))
+            CurrentRefreshToken(
+                token: RefreshTokenRecord(
+                    hash: row.blob(0), sessionID: sessionID, issuedAt: row.int64(1), expiresAt: row.int64(2)),
+                sessionRevoked: row.optionalInt64(3) != nil,
+                subject: row.text(4),
+                sessionCreatedAt: row.int64(5))
         }.first
+    }
+
+    /// Whether a stored revocation of `subject` has a `revoked_at` at or after `time`: it covers a
+    /// session that began at `time`.
+    private static func subjectRevoked(
+        _ subject: String,
+        atOrAfter time: Int64,
+        on database: SQLiteConnection
+    ) throws(TokenStoreError) -> Bool {
+        try !database.query(selectSubjectRevokedSQL, [.text(subject), .integer(time)]) { _ in () }.isEmpty
     }
 
     private static func sessionRecord(_ row: SQLiteRow) throws(TokenStoreError) -> SessionRecord {

@@ -23,6 +23,11 @@ public protocol TokenStore: Sendable {
     // MARK: Sessions and refresh tokens
 
     /// Stores a new session and, when given, its first refresh token.
+    ///
+    /// `session.createdAt` is the `iat` of the access token minted with it. The store remembers the
+    /// subject's latest such `iat` (see `revoke(_:)`).
+    /// - Throws: `revoked` when the subject was revoked at or after `session.createdAt` (the
+    ///   session's tokens would be refused; nothing is stored).
     func createSession(_ session: SessionRecord, refreshToken: RefreshTokenRecord?) async throws(TokenStoreError)
 
     /// Stores a new session like `createSession(_:refreshToken:)`, but answers through `completion`
@@ -49,11 +54,15 @@ public protocol TokenStore: Sendable {
 
     /// Spends a refresh token and stores its successor, atomically.
     ///
-    /// Succeeds only when `hash` is the unspent token of the successor's session: then it is
-    /// marked spent at `rotation.spentAt` with `rotation.replay`, `rotation.successor` becomes the
-    /// session's token, and the session's `refreshedAt`/`expiresAt` are updated. Of two racing
-    /// calls for one hash, exactly one returns true.
-    /// - Returns: false when the token was already spent, is unknown, or belongs to another session.
+    /// Succeeds only when `hash` is the unspent token of the successor's session, the session is
+    /// not revoked and its subject was not revoked at or after the session's start, all checked
+    /// atomically with the spend: then it is marked spent at `rotation.spentAt` with
+    /// `rotation.replay`, `rotation.successor` becomes the session's token, and the session's
+    /// `refreshedAt`/`expiresAt` are updated. `rotation.spentAt` is the `iat` of the access token
+    /// minted with the successor; the store remembers the subject's latest. Of two racing calls for
+    /// one hash, exactly one returns true.
+    /// - Returns: false when the token was already spent, is unknown, belongs to another session,
+    ///   or its session or subject is revoked.
     func spendRefreshToken(hash: [UInt8], rotation: RefreshRotation) async throws(TokenStoreError) -> Bool
 
     // MARK: Revocations
@@ -62,6 +71,11 @@ public protocol TokenStore: Sendable {
     ///
     /// For `.session` the session is marked revoked; for `.subject` every session of the subject.
     /// Revoking what is already revoked is not an error: a new event is logged all the same.
+    ///
+    /// The store decides the event's times at its serialization point, so that no token minted
+    /// by a write it ordered first outlives the event: for `.subject`, `revokedAt` becomes at least
+    /// the subject's latest stored `iat` (and `expiresAt` moves by as much); for `.session`,
+    /// `expiresAt` covers the session's last refresh as well. The receipt carries the stored times.
     /// - Returns: the stored event (with its `seq`) and how many live sessions it ended.
     func revoke(_ revocation: RevocationRequest) async throws(TokenStoreError) -> RevocationReceipt
 
@@ -203,7 +217,8 @@ public struct RefreshTokenRecord: Sendable, Hashable {
 
 /// What `spendRefreshToken` writes when it wins.
 public struct RefreshRotation: Sendable, Hashable {
-    /// When the old token is spent (Unix seconds).
+    /// When the old token is spent (Unix seconds): the `iat` of the access token minted with the
+    /// successor.
     public var spentAt: Int64
     /// The sealed answer kept for retries of the old token.
     public var replay: [UInt8]

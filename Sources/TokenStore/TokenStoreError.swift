@@ -4,6 +4,7 @@ public struct TokenStoreError: Error, Hashable, Sendable, CustomStringConvertibl
         case unavailable(String)
         case corrupt(String)
         case rejected(String)
+        case revoked(String)
     }
 
     private let base: Base
@@ -21,6 +22,10 @@ public struct TokenStoreError: Error, Hashable, Sendable, CustomStringConvertibl
     /// The write was refused and nothing was stored: it conflicts with stored data (a duplicate id,
     /// an unknown session) or is not valid (a malformed key id).
     public static func rejected(_ detail: String) -> Self { Self(.rejected(detail)) }
+
+    /// The write was refused and nothing was stored: what it would create is already revoked (a
+    /// session whose subject was revoked at or after the session's start). A later retry may succeed.
+    public static func revoked(_ detail: String) -> Self { Self(.revoked(detail)) }
 
     /// True for `unavailable` errors.
     public var isUnavailable: Bool {
@@ -40,11 +45,18 @@ public struct TokenStoreError: Error, Hashable, Sendable, CustomStringConvertibl
         return false
     }
 
+    /// True for `revoked` errors.
+    public var isRevoked: Bool {
+        if case .revoked = base { return true }
+        return false
+    }
+
     public var description: String {
         switch base {
         case .unavailable(let detail): "store unavailable: \(detail)"
         case .corrupt(let detail): "store data corrupt: \(detail)"
         case .rejected(let detail): "store refused the write: \(detail)"
+        case .revoked(let detail): "store refused the write: revoked: \(detail)"
         }
     }
 }

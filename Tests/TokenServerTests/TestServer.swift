@@ -123,7 +123,7 @@ final class TestServer: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    private static var registry: CallerRegistry {
+    static var registry: CallerRegistry {
         CallerRegistry(
             entries: callers.map { caller in
                 CallerEntry(name: caller.name, keySHA256: SHA256.hash(Array(caller.name.utf8)), roles: caller.roles)
