@@ -15,8 +15,15 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var database: Int
     /// How long opening a connection (and logging in) may take.
     public var connectTimeout: TimeAmount
-    /// How long a command may wait for its reply before the connection is dropped.
+    /// How long a command may wait for its reply before it fails (alone: its reply is dropped
+    /// when it comes, and the connection stays open).
     public var commandTimeout: TimeAmount
+    /// How long the oldest command on a connection may wait with no reply at all before the
+    /// connection is taken as broken: closed, every command on it failed, a new one opened.
+    public var connectionStallTimeout: TimeAmount = .seconds(5)
+    /// The most commands one connection may have waiting for replies (timed out ones included);
+    /// more fail at once.
+    public var maxPendingCommands = 65_536
     /// The first wait before reconnecting after a failed attempt; it doubles up to `maxBackoff`,
     /// each wait drawn at random between half and all of it (jitter).
     public var initialBackoff: TimeAmount

@@ -82,7 +82,10 @@ public final class RedisConnection: Sendable {
                             maxReplyBytes: configuration.maxReplyBytes)
                         try channel.pipeline.syncOperations.addHandlers(
                             ByteToMessageHandler(decoder),
-                            RedisCommandHandler(commandTimeout: configuration.commandTimeout))
+                            RedisCommandHandler(
+                                commandTimeout: configuration.commandTimeout,
+                                stallTimeout: configuration.connectionStallTimeout,
+                                maxPendingCommands: configuration.maxPendingCommands))
                     }
                 }
                 .connect(host: host, port: port)

@@ -18,7 +18,8 @@ public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The connection could not be opened, was lost, or is backing off after a failure.
     public static func connection(_ detail: String) -> Self { Self(.connection(detail)) }
 
-    /// No reply came within the command timeout (the connection is then closed).
+    /// No reply came within the command timeout. The command may still be carried out; the
+    /// connection stays open.
     public static let timeout = Self(.timeout)
 
     /// The server sent bytes that are not RESP, or a reply over a size limit.

@@ -81,19 +81,50 @@ struct RedisConnectionTests {
         _ = try await admin.send(RedisCommand("ACL", "DELUSER", user))
     }
 
-    @Test func aCommandWithoutAReplyTimesOutAndFailsTheConnection() async throws {
-        var configuration = try configuration()
+    @Test func aTimedOutCommandFailsAloneAndTheConnectionGoesOn() async throws {
+        // A server of its own: CLIENT PAUSE holds every client of the server.
+        let redis = try RedisServerProcess()
+        try redis.start()
+        var configuration = try RedisConfiguration(url: redis.url)
         configuration.commandTimeout = .milliseconds(200)
         let connection = try await RedisConnection.connect(configuration, on: eventLoop)
         defer { connection.close() }
-        // The server would answer nil after 30 s: only the client's own timeout makes this `.timeout`.
+        let admin = try await RedisConnection.connect(try RedisConfiguration(url: redis.url), on: eventLoop)
+        defer { admin.close() }
+        let id = try #require(try await connection.send(RedisCommand("CLIENT", "ID")).int64)
+
+        // No write is answered while the server pauses writes: this one times out after 200 ms, and
+        // is carried out once the pause ends.
+        #expect(try await admin.send(RedisCommand("CLIENT", "PAUSE", "10000", "WRITE")) == .status("OK"))
         let error = await #expect(throws: RedisError.self) {
-            _ = try await connection.send(RedisCommand("BLPOP", "test:never:\(UUID().uuidString)", "30"))
+            _ = try await connection.send(RedisCommand("SET", "paused", "written"))
         }
         #expect(error == .timeout)
-        // The reply order is lost: the connection is closed rather than reused.
-        let after = await #expect(throws: RedisError.self) { _ = try await connection.send(RedisCommand("PING")) }
-        #expect(after?.isConnectionFailure == true)
+        #expect(try await admin.send(RedisCommand("CLIENT", "UNPAUSE")) == .status("OK"))
+        // The late "+OK" is dropped: this GET gets its own reply, on the same connection.
+        #expect(try await connection.send(RedisCommand("GET", "paused")).string == "written")
+        #expect(try await connection.send(RedisCommand("CLIENT", "ID")).int64 == id)
+        #expect(connection.isActive)
+    }
+
+    @Test func aConnectionThatAnswersNothingForTheStallTimeoutIsClosed() async throws {
+        var configuration = try configuration()
+        configuration.commandTimeout = .milliseconds(200)
+        configuration.connectionStallTimeout = .milliseconds(600)
+        let connection = try await RedisConnection.connect(configuration, on: eventLoop)
+        defer { connection.close() }
+        // The server holds this connection's BLPOP for 30 s, and what follows it behind it.
+        let blocked = await #expect(throws: RedisError.self) {
+            _ = try await connection.send(RedisCommand("BLPOP", "test:never:\(UUID().uuidString)", "30"))
+        }
+        #expect(blocked == .timeout)
+        let behind = await #expect(throws: RedisError.self) { _ = try await connection.send(RedisCommand("PING")) }
+        #expect(behind?.isConnectionFailure == true)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while connection.isActive, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(!connection.isActive, "still open 5 s after nothing was answered for 600 ms")
     }
 
     @Test func anUnreachableServerFailsFastWithAConnectionError() async throws {
