@@ -29,9 +29,9 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var initialBackoff: TimeAmount
     /// The longest wait before reconnecting.
     public var maxBackoff: TimeAmount
-    /// The longest array a reply may hold.
+    /// The most elements a reply may hold, nested ones included.
     public var maxReplyElements: Int
-    /// The largest reply, in bytes.
+    /// The largest reply, in bytes: its strings, and what is buffered of it unparsed.
     public var maxReplyBytes: Int
     /// The sentinels to ask for the master's address; empty to connect to `host`:`port` directly.
     public var sentinels: [RedisEndpoint] = []

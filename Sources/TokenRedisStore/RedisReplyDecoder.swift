@@ -7,14 +7,16 @@ import NIOCore
 /// $5\r\nhello\r\n               -> .bulk("hello")
 /// *2\r\n:1\r\n$-1\r\n           -> .array([.integer(1), .null])
 /// ```
-/// Every received byte is handed to the reader at once; a reply is emitted when complete. An array
-/// longer than `maxElements`, or an incomplete reply holding more than `maxReplyBytes`, is a
-/// protocol violation: the decoder throws and the connection is closed.
+/// Every received byte is handed to the reader at once; a reply is emitted when complete. A reply
+/// holding more than `maxElements` elements (nested ones included) or more than `maxReplyBytes`
+/// bytes (its strings and what is buffered of it) is a protocol violation, found before it is built
+/// further: the decoder throws and the connection is closed.
 public final class RedisReplyDecoder: ByteToMessageDecoder {
     public typealias InboundOut = RedisValue
 
-    /// The longest array a reply may hold by default.
-    public static let defaultMaxElements = 1 << 20
+    /// The most elements a reply may hold by default, nested ones included: a page of 10,000
+    /// stream entries holds about 130,000.
+    public static let defaultMaxElements = 1 << 18
     /// The largest reply by default (bytes).
     public static let defaultMaxReplyBytes = 64 << 20
 
@@ -22,14 +24,14 @@ public final class RedisReplyDecoder: ByteToMessageDecoder {
 
     /// Creates a decoder.
     /// - Parameters:
-    ///   - maxElements: the longest array a reply may hold.
-    ///   - maxReplyBytes: the most bytes one incomplete reply may hold buffered.
+    ///   - maxElements: the most elements a reply may hold, nested ones included.
+    ///   - maxReplyBytes: the most bytes a reply may hold: its strings and what is buffered of it.
     /// - Throws: `protocolViolation` when the reader cannot be allocated.
     public init(
         maxElements: Int = RedisReplyDecoder.defaultMaxElements,
         maxReplyBytes: Int = RedisReplyDecoder.defaultMaxReplyBytes
     ) throws(RedisError) {
-        reader = try RedisReplyReader(maxElements: maxElements, maxPendingBytes: maxReplyBytes)
+        reader = try RedisReplyReader(maxElements: maxElements, maxBytes: maxReplyBytes)
     }
 
     /// Feeds every readable byte to the reader and emits each complete reply.

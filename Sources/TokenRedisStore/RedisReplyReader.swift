@@ -5,18 +5,21 @@ import CHiredis
 /// The only file that touches hiredis's reader and reply pointers.
 final class RedisReplyReader {
     private let reader: UnsafeMutablePointer<redisReader>
-    private let maxPendingBytes: Int
+    private let maxElements: Int
+    private let maxBytes: Int
 
     /// - Parameters:
-    ///   - maxElements: the longest array a reply may hold (hiredis refuses longer ones before
-    ///     allocating them).
-    ///   - maxPendingBytes: the most bytes one incomplete reply may hold buffered.
-    init(maxElements: Int, maxPendingBytes: Int) throws(RedisError) {
-        guard let reader = CHiredis_readerCreate(Int32(clamping: maxElements)) else {
+    ///   - maxElements: the most elements one reply may hold, nested ones included (the reader
+    ///     refuses more before allocating them).
+    ///   - maxBytes: the most bytes one reply may hold: its strings, and what is buffered of it
+    ///     unparsed.
+    init(maxElements: Int, maxBytes: Int) throws(RedisError) {
+        guard let reader = CHiredis_readerCreate(Int64(maxElements), Int64(maxBytes)) else {
             throw .protocolViolation("cannot allocate a reply reader")
         }
         self.reader = reader
-        self.maxPendingBytes = maxPendingBytes
+        self.maxElements = maxElements
+        self.maxBytes = maxBytes
     }
 
     deinit {
@@ -37,19 +40,27 @@ final class RedisReplyReader {
     }
 
     /// The next complete reply, or nil when more bytes are needed.
-    /// - Throws: `protocolViolation` when the bytes are not RESP, an array is too long, or an
-    ///   incomplete reply holds more than `maxPendingBytes`.
+    /// - Throws: `protocolViolation` when the bytes are not RESP, or a reply (complete or not)
+    ///   holds more than `maxElements` elements or `maxBytes` bytes.
     func next() throws(RedisError) -> RedisValue? {
         var raw: UnsafeMutableRawPointer?
         guard redisReaderGetReply(reader, &raw) == REDIS_OK else {
-            throw .protocolViolation(errorText())
+            switch CHiredis_readerRefusal(reader) {
+            case CHIREDIS_REFUSED_ELEMENTS:
+                throw .protocolViolation("a reply holds more than \(maxElements) elements")
+            case CHIREDIS_REFUSED_BYTES:
+                throw .protocolViolation("a reply is larger than \(maxBytes) bytes")
+            default:
+                throw .protocolViolation(errorText())
+            }
         }
         guard let raw else {
-            if pendingBytes > maxPendingBytes {
-                throw .protocolViolation("a reply is larger than \(maxPendingBytes) bytes")
+            if pendingBytes > maxBytes - Int(CHiredis_readerReplyBytes(reader)) {
+                throw .protocolViolation("a reply is larger than \(maxBytes) bytes")
             }
             return nil
         }
+        CHiredis_readerReplyTaken(reader)
         defer { freeReplyObject(raw) }
         return try Self.value(raw.assumingMemoryBound(to: redisReply.self), depth: 0)
     }

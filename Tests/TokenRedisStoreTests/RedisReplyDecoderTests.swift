@@ -91,6 +91,71 @@ struct RedisReplyDecoderTests {
         _ = try? channel.finish()
     }
 
+    /// Feeds `chunks` until the decoder refuses one; returns how many it took and the error.
+    private func feedUntilRefused(
+        _ channel: EmbeddedChannel,
+        _ chunks: some Sequence<ByteBuffer>
+    ) -> (fed: Int, error: RedisError?) {
+        var fed = 0
+        for chunk in chunks {
+            fed += 1
+            do {
+                _ = try channel.writeInbound(chunk)
+            } catch {
+                return (fed, error as? RedisError)
+            }
+        }
+        return (fed, nil)
+    }
+
+    /// 10 million empty strings in one array: refused by its header, before anything is built.
+    @Test func anArrayOfTenMillionEmptyStringsIsRefusedByItsHeader() throws {
+        let channel = try channel(maxElements: 100_000)
+        let chunk = ByteBuffer(string: String(repeating: "$0\r\n\r\n", count: 10_000))
+        let (fed, error) = feedUntilRefused(
+            channel, [buffer("*10000000\r\n")] + Array(repeating: chunk, count: 1_000))
+        #expect(fed == 1)
+        #expect(error == .protocolViolation("a reply holds more than 100000 elements"))
+        _ = try? channel.finish()
+    }
+
+    /// Arrays of arrays, each under the limit: the elements of the whole reply count, so it is
+    /// refused once they pass it, while the bytes not yet parsed stay far below the byte limit.
+    @Test func aReplyOfManySmallNestedArraysIsRefusedOnceItsElementsPassTheLimit() throws {
+        let channel = try channel(maxElements: 100_000, maxReplyBytes: 1 << 20)
+        let inner = "*1000\r\n" + String(repeating: ":1\r\n", count: 1_000)
+        // 1,000 arrays of 1,000 integers: a million elements in 4 MB, 4 KB to a chunk.
+        let chunks = [buffer("*1000\r\n")] + Array(repeating: buffer(inner), count: 1_000)
+        let (fed, error) = feedUntilRefused(channel, chunks)
+        #expect(error == .protocolViolation("a reply holds more than 100000 elements"))
+        // About 100 inner arrays were built when the 101st was refused.
+        #expect((99...103).contains(fed), "refused after \(fed) chunks")
+        _ = try? channel.finish()
+    }
+
+    /// Many small strings: the bytes of the reply being built count, not only those unparsed.
+    @Test func aReplyWhoseStringsPassTheByteLimitIsRefused() throws {
+        let channel = try channel(maxElements: 100_000, maxReplyBytes: 64 * 1_024)
+        let element = "$1000\r\n" + String(repeating: "x", count: 1_000) + "\r\n"
+        let chunks = [buffer("*1000\r\n")] + Array(repeating: buffer(element), count: 1_000)
+        let (fed, error) = feedUntilRefused(channel, chunks)
+        #expect(error == .protocolViolation("a reply is larger than 65536 bytes"))
+        #expect((64...67).contains(fed), "refused after \(fed) chunks")
+        _ = try? channel.finish()
+    }
+
+    /// The budget is per reply: replies just under it, one after another, all decode.
+    @Test func repliesUnderTheLimitsDecodeOneAfterAnother() throws {
+        let channel = try channel(maxElements: 1_001, maxReplyBytes: 4_000)
+        let reply = "*1000\r\n" + String(repeating: "$3\r\nabc\r\n", count: 1_000)
+        for _ in 0..<5 {
+            #expect(try channel.writeInbound(buffer(reply)).isFull)
+            let decoded = try channel.readInbound(as: RedisValue.self)
+            #expect(decoded?.array?.count == 1_000)
+        }
+        #expect(try channel.finish().isClean)
+    }
+
     /// hiredis 0.14 checks the type byte and the nesting depth (at most 7 levels); it reads
     /// numbers leniently, which the size limits above make harmless.
     @Test(arguments: ["?what\r\n", "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n"])
