@@ -242,6 +242,7 @@ let package = Package(
                 "TokenRedisStore",
                 "TokenTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

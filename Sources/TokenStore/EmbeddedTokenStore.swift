@@ -62,9 +62,27 @@ public final class EmbeddedTokenStore: TokenStore {
         readerCount: Int = EmbeddedTokenStore.defaultReaderCount,
         logger: Logger
     ) async throws(TokenStoreError) {
-        try KeyFileDirectory.createDirectory(directory)
+        // Owner-only: the directory, the key directory and the database files (SQLite gives its
+        // -wal and -shm files the database file's mode), whatever they were made with.
+        var tightened: [(path: String, mode: mode_t)] = []
+        if let mode = try KeyFileDirectory.createDirectory(directory) {
+            tightened.append((directory, mode))
+        }
         let keyFiles = try KeyFileDirectory(path: directory + "/keys")
+        if let mode = keyFiles.tightenedMode {
+            tightened.append((keyFiles.path, mode))
+        }
         let path = directory + "/tokend.sqlite"
+        for file in [path, path + "-wal", path + "-shm"] {
+            if let mode = try KeyFileDirectory.makeOwnerOnly(file: file, create: file == path) {
+                tightened.append((file, mode))
+            }
+        }
+        for (tightenedPath, mode) in tightened {
+            logger.warning(
+                "made readable by its owner only",
+                metadata: ["path": "\(tightenedPath)", "mode_was": "0\(String(mode, radix: 8))"])
+        }
         let writer = try await SQLiteWorker<any WriteJob>(
             name: "store writer",
             path: path,

@@ -17,12 +17,16 @@ struct KeyFileDirectory: Sendable {
     /// The directory's path.
     let path: String
 
-    /// Uses the directory at `path`, creating it (and missing parents) with mode 0700.
+    /// Uses the directory at `path`, creating it (and missing parents) with mode 0700, or
+    /// tightening it to 0700.
     /// - Throws: `unavailable` when it cannot be created or is not a directory.
     init(path: String) throws(TokenStoreError) {
-        try Self.createDirectory(path)
         self.path = path
+        tightenedMode = try Self.createDirectory(path)
     }
+
+    /// The mode the directory had when `init` tightened it; nil when it needed no change.
+    let tightenedMode: mode_t?
 
     /// True when `keyID` may name a file: 1 to 64 of `A-Z a-z 0-9 _ -`.
     static func isValidKeyID(_ keyID: String) -> Bool {
@@ -39,9 +43,12 @@ struct KeyFileDirectory: Sendable {
             }
     }
 
-    /// Creates `path` and missing parents with mode 0700; an existing directory is kept as it is.
+    /// Creates `path` and missing parents with mode 0700, or takes group's and others' permissions
+    /// away from an existing directory.
+    /// - Returns: the mode the directory had when it was tightened; nil when it needed no change.
     /// - Throws: `unavailable` when that fails or `path` is not a directory.
-    static func createDirectory(_ path: String) throws(TokenStoreError) {
+    @discardableResult
+    static func createDirectory(_ path: String) throws(TokenStoreError) -> mode_t? {
         do {
             try FileManager.default.createDirectory(
                 atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -49,9 +56,42 @@ struct KeyFileDirectory: Sendable {
             throw .unavailable("cannot create the directory \(path): \(error)")
         }
         var info = stat()
-        guard stat(path, &info) == 0, info.st_mode & 0o170000 == 0o040000 else {
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             throw .unavailable("\(path) is not a directory")
         }
+        return try tighten(path, mode: info.st_mode, to: 0o700)
+    }
+
+    /// Takes group's and others' permissions away from the regular file at `path`, or creates it
+    /// empty with mode 0600 when `create` is set and it does not exist.
+    /// - Returns: the mode the file had when it was tightened; nil when it needed no change.
+    /// - Throws: `unavailable` when that fails or `path` is not a regular file.
+    @discardableResult
+    static func makeOwnerOnly(file path: String, create: Bool) throws(TokenStoreError) -> mode_t? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            let code = errno
+            guard code == ENOENT else { throw .unavailable("cannot stat \(path): \(String(cString: strerror(code)))") }
+            guard create else { return nil }
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard descriptor >= 0 else {
+                throw .unavailable("cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+            close(descriptor)
+            return nil
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .unavailable("\(path) is not a regular file") }
+        return try tighten(path, mode: info.st_mode, to: 0o600)
+    }
+
+    /// Sets `path`'s permission bits to `owner` (0700 or 0600) when group or others have any.
+    private static func tighten(_ path: String, mode: mode_t, to owner: mode_t) throws(TokenStoreError) -> mode_t? {
+        guard mode & 0o077 != 0 else { return nil }
+        guard chmod(path, owner) == 0 else {
+            throw .unavailable(
+                "cannot make \(path) readable by its owner only: \(String(cString: strerror(errno)))")
+        }
+        return mode & 0o7777
     }
 
     /// Writes the key file of `keyID` atomically: a new file created exclusively with mode 0600,
