@@ -103,9 +103,12 @@ let package = Package(
                 "CHiredis",
                 "TokenStore",
                 "TokenCore",
+                // The client TLS settings (`rediss://`), shared with the RPC client.
+                "TokenRPC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -250,6 +253,7 @@ let package = Package(
             name: "TokenRedisStoreTests",
             dependencies: [
                 "TokenRedisStore",
+                "TokenRPC",
                 "TokenTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -47,7 +47,7 @@ public struct RPCClientTLSConfiguration: Sendable, Hashable {
     /// - Returns: the context.
     /// - Throws: `RPCConfigurationError` when a file cannot be read or does not hold what it should,
     ///   or when only one of the certificate and the key is given.
-    func makeContext() throws(RPCConfigurationError) -> NIOSSLContext {
+    public func makeContext() throws(RPCConfigurationError) -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = .fullVerification
@@ -68,7 +68,9 @@ public struct RPCClientTLSConfiguration: Sendable, Hashable {
 
     /// The name sent in SNI and checked against the certificate; nil for an IP address, which is
     /// checked against the certificate's IP addresses instead.
-    func expectedServerName(host: String) -> String? {
+    /// - Parameter host: the host connected to.
+    /// - Returns: the name, or nil for an IP address.
+    public func expectedServerName(host: String) -> String? {
         let name = serverName ?? host
         return Self.isIPAddress(name) ? nil : name
     }

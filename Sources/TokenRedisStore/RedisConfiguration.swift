@@ -1,5 +1,6 @@
 import NIOCore
 import TokenCore
+import TokenRPC
 
 /// Where and how to reach Redis.
 public struct RedisConfiguration: Sendable, Hashable {
@@ -13,6 +14,9 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var password: String?
     /// The database `SELECT`ed after connecting (0 is Redis's default).
     public var database: Int
+    /// TLS to the server (`rediss://`): the CAs trusted, a client certificate for mutual TLS, the
+    /// name its certificate must carry (by default `host`); nil for plain TCP.
+    public var tls: RPCClientTLSConfiguration?
     /// How long opening a connection (and logging in) may take.
     public var connectTimeout: TimeAmount
     /// How long a command may wait for its reply before it fails (alone: its reply is dropped
@@ -37,6 +41,9 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var sentinels: [RedisEndpoint] = []
     /// The name of the master the sentinels monitor (with `sentinels`).
     public var masterName: String?
+    /// The password for `AUTH` on the sentinels (their default user); nil when they need none.
+    /// Secret: never logged.
+    public var sentinelPassword: String?
     /// How many replicas must have an acknowledged revocation before it is answered OK (`WAIT`);
     /// 0 to not wait. A `redis-sentinel://` URL sets 1.
     public var replicasToWait = 0
@@ -70,8 +77,9 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.maxReplyBytes = maxReplyBytes
     }
 
-    /// Parses `redis://[USER:PASSWORD@]HOST:PORT[/DB]` (also `redis://:PASSWORD@HOST:PORT`).
-    /// User and password may be percent-encoded.
+    /// Parses `redis://[USER:PASSWORD@]HOST:PORT[/DB]` (also `redis://:PASSWORD@HOST:PORT`), the
+    /// same with `rediss://` for TLS (trusting the system's CAs until `tls` says otherwise), or a
+    /// `redis-sentinel://` URL. User and password may be percent-encoded.
     /// - Parameter url: the URL.
     /// - Throws: `configuration` naming what is wrong (never the password).
     public init(url: String) throws(RedisError) {
@@ -80,9 +88,8 @@ public struct RedisConfiguration: Sendable, Hashable {
             try self.init(sentinelURL: Substring(url.dropFirst(sentinelScheme.count)))
             return
         }
-        let scheme = "redis://"
-        guard url.hasPrefix(scheme) else {
-            throw .configuration("the store URL must start with redis:// or redis-sentinel://")
+        guard let scheme = ["redis://", "rediss://"].first(where: { url.hasPrefix($0) }) else {
+            throw .configuration("the store URL must start with redis://, rediss:// or redis-sentinel://")
         }
         var rest = Substring(url.dropFirst(scheme.count))
         let (user, password) = try Self.takeCredentials(from: &rest)
@@ -111,10 +118,13 @@ public struct RedisConfiguration: Sendable, Hashable {
         }
         guard !host.isEmpty else { throw .configuration("the store URL names no host") }
         self.init(host: host, port: port, user: user, password: password, database: database)
+        if scheme == "rediss://" {
+            tls = RPCClientTLSConfiguration()
+        }
     }
 
     /// Parses what follows `redis-sentinel://`: `[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER[/DB]`.
-    /// The credentials are the master's; the sentinels are asked without.
+    /// The credentials are the master's; the sentinels' password is `sentinelPassword`.
     private init(sentinelURL: Substring) throws(RedisError) {
         var rest = sentinelURL
         let (user, password) = try Self.takeCredentials(from: &rest)
@@ -149,16 +159,23 @@ public struct RedisConfiguration: Sendable, Hashable {
     }
 
     /// Removes a leading `[USER:]PASSWORD@` from `rest` and returns its percent-decoded parts (no
-    /// user for an empty name).
+    /// user for an empty name, no password for an empty one: `USER:@` names only the user).
     private static func takeCredentials(
         from rest: inout Substring
     ) throws(RedisError) -> (user: String?, password: String?) {
         guard let at = rest.lastIndex(of: "@") else { return (nil, nil) }
         let credentials = rest[..<at]
         rest = rest[rest.index(after: at)...]
-        guard let colon = credentials.firstIndex(of: ":") else { return (nil, try percentDecoded(credentials)) }
-        let name = try percentDecoded(credentials[..<colon])
-        return (name.isEmpty ? nil : name, try percentDecoded(credentials[credentials.index(after: colon)...]))
+        let name: String
+        let password: String
+        if let colon = credentials.firstIndex(of: ":") {
+            name = try percentDecoded(credentials[..<colon])
+            password = try percentDecoded(credentials[credentials.index(after: colon)...])
+        } else {
+            name = ""
+            password = try percentDecoded(credentials)
+        }
+        return (name.isEmpty ? nil : name, password.isEmpty ? nil : password)
     }
 
     private static func percentDecoded(_ text: Substring) throws(RedisError) -> String {
@@ -189,7 +206,7 @@ extension RedisConfiguration: CustomStringConvertible {
             let addresses = sentinels.map { "\($0.host):\($0.port)" }.joined(separator: ",")
             return "redis-sentinel://\(addresses)/\(masterName)/\(database)"
         }
-        return "redis://\(host):\(port)/\(database)"
+        return "\(tls == nil ? "redis" : "rediss")://\(host):\(port)/\(database)"
     }
 }
 

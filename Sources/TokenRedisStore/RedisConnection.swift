@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One connection to Redis: NIO owns the socket, hiredis parses the replies and encodes the
 /// commands. Commands may be sent from any thread and are pipelined: each is written at once and
@@ -12,7 +13,8 @@ public final class RedisConnection: Sendable {
         self.channel = channel
     }
 
-    /// Opens a connection, then logs in (`AUTH`) and selects the database when configured.
+    /// Opens a connection (TLS first when configured), then logs in (`AUTH`) and selects the
+    /// database when configured.
     /// - Parameters:
     ///   - configuration: the server and the limits.
     ///   - eventLoop: the loop the connection runs on.
@@ -29,8 +31,9 @@ public final class RedisConnection: Sendable {
         // Asks each sentinel in turn for the master, and accepts only a server that says it is one:
         // during a failover the sentinels may still name the old master for a moment.
         var sentinelConfiguration = configuration
+        sentinelConfiguration.tls = nil
         sentinelConfiguration.user = nil
-        sentinelConfiguration.password = nil
+        sentinelConfiguration.password = configuration.sentinelPassword
         sentinelConfiguration.database = 0
         var lastError = RedisError.connection("no sentinel answered")
         for sentinel in configuration.sentinels {
@@ -70,6 +73,16 @@ public final class RedisConnection: Sendable {
         port: Int,
         on eventLoop: any EventLoop
     ) async throws(RedisError) -> RedisConnection {
+        // The files are read at every connection: a certificate replaced on disk is used from the
+        // next one on.
+        let tls: (context: NIOSSLContext, serverName: String?)?
+        do {
+            tls = try configuration.tls.map { settings in
+                (try settings.makeContext(), settings.expectedServerName(host: host))
+            }
+        } catch {
+            throw .configuration("TLS: \(error)")
+        }
         let connection: RedisConnection
         do {
             let channel = try await ClientBootstrap(group: eventLoop)
@@ -77,6 +90,10 @@ public final class RedisConnection: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
+                        }
                         let decoder = try RedisReplyDecoder(
                             maxElements: configuration.maxReplyElements,
                             maxReplyBytes: configuration.maxReplyBytes)

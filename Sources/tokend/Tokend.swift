@@ -37,11 +37,15 @@ struct Tokend: AsyncParsableCommand {
 
     @Option(
         help: """
-            Shared state in Redis, redis://[USER:PASSWORD@]HOST:PORT[/DB] or \
-            redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB] (default: the embedded store). \
-            The signing keys are sealed under TOKEND_MASTER_KEY (64 hex characters).
+            Shared state in Redis, redis[s]://[USER:PASSWORD@]HOST:PORT[/DB] (rediss: TLS) or \
+            redis-sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER[/DB] (default: the embedded \
+            store); USER:@ leaves the password to --store-password-file. The signing keys are sealed \
+            under TOKEND_MASTER_KEY (64 hex characters).
             """)
     var store: String?
+
+    @OptionGroup
+    var storeOptions: RedisStoreOptions
 
     @Option(help: "Algorithm of new signing keys: EdDSA or ES256.")
     var algorithm: String = "EdDSA"
@@ -216,12 +220,13 @@ extension Tokend {
         guard let store else {
             return try await EmbeddedTokenStore(directory: dataDir ?? ".", logger: logger)
         }
-        let redis: RedisConfiguration
+        var redis: RedisConfiguration
         do {
             redis = try RedisConfiguration(url: store)
         } catch {
             throw StartupError("--store: \(error)")
         }
+        try storeOptions.apply(to: &redis, environment: ProcessInfo.processInfo.environment, logger: logger)
         let configuration = RedisTokenStoreConfiguration(redis: redis, masterKey: try Self.masterKey())
         do {
             return try await RedisTokenStore(configuration: configuration, logger: logger)

@@ -2,6 +2,7 @@ import NIOCore
 import NIOEmbedded
 import NIOTestUtils
 import Testing
+import TokenRPC
 
 @testable import TokenRedisStore
 
@@ -201,7 +202,16 @@ struct RedisReplyDecoderTests {
         let bare = try RedisConfiguration(url: "redis://127.0.0.1")
         #expect(bare.port == 6379)
         #expect(bare.password == nil)
-        for bad in ["http://x:1", "redis://", "redis://h:0", "redis://h:99999", "redis://h:1/x", "redis://%zz@h:1"] {
+        #expect(bare.tls == nil)
+        // A user without a password: the password comes from elsewhere (a file, the environment).
+        let userOnly = try RedisConfiguration(url: "redis://app:@h:1")
+        #expect(userOnly.user == "app")
+        #expect(userOnly.password == nil)
+        let tls = try RedisConfiguration(url: "rediss://app:pw@cache.internal:6380/2")
+        #expect(tls.tls == RPCClientTLSConfiguration())
+        #expect((tls.host, tls.port, tls.database, tls.password) == ("cache.internal", 6380, 2, "pw"))
+        #expect(tls.description == "rediss://cache.internal:6380/2")
+        for bad in ["http://x:1", "redis://", "redis://h:0", "redis://h:99999", "redis://h:1/x", "redis://%zz@h:1", "redisx://h:1"] {
             #expect(throws: RedisError.self) { try RedisConfiguration(url: bad) }
         }
     }

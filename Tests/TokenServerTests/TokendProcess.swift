@@ -30,13 +30,16 @@ final class TokendProcess {
     }
 
     /// Starts `tokend` on `dataDirectory` and waits for its `tokend listening on` line.
-    /// - Parameter listenPort: the loopback port to listen on (0: a free one).
+    /// - Parameters:
+    ///   - listenPort: the loopback port to listen on (0: a free one).
+    ///   - errorFile: a file its standard error (the log) goes to, instead of this process's.
     init(
         dataDirectory: String,
         callersFile: String,
         listenPort: Int = 0,
         extraArguments: [String] = [],
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        errorFile: String? = nil
     ) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
@@ -48,6 +51,10 @@ final class TokendProcess {
             ] + extraArguments
         output = Pipe()
         process.standardOutput = output
+        if let errorFile {
+            FileManager.default.createFile(atPath: errorFile, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: errorFile)
+        }
         try process.run()
         port = try Self.readListeningPort(from: output.fileHandleForReading)
     }
