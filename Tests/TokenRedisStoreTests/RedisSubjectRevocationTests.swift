@@ -57,8 +57,8 @@ struct RedisSubjectRevocationTests {
         await store.close()
     }
 
-    /// 100,000 sessions are marked in short scripts: the test counts the step scripts Redis ran and
-    /// reads their durations from its slow log (every command logged), on a server of its own.
+    /// 100,000 sessions are marked in short scripts: the test counts the scripts Redis ran and reads
+    /// the longest from its slow log, on a server of its own.
     @Test func aHundredThousandSessionsAreRevokedInShortSteps() async throws {
         let redis = try RedisServerProcess()
         try redis.start()
@@ -85,33 +85,47 @@ struct RedisSubjectRevocationTests {
         let created = ContinuousClock.now
         let stepDigest = try #require(
             try await admin.send(RedisCommand("SCRIPT", "LOAD", RedisStoreScripts.revokeSubjectSessions)).string)
-        for (name, value) in [("slowlog-log-slower-than", "0"), ("slowlog-max-len", "100000")] {
+        // Every command over 1 ms goes to the slow log (commands scripts run included); the
+        // command statistics count the scripts.
+        for (name, value) in [("slowlog-log-slower-than", "1000"), ("slowlog-max-len", "10000")] {
             #expect(try await admin.send(RedisCommand("CONFIG", "SET", name, value)) == .status("OK"))
         }
         #expect(try await admin.send(RedisCommand("SLOWLOG", "RESET")) == .status("OK"))
+        #expect(try await admin.send(RedisCommand("CONFIG", "RESETSTAT")) == .status("OK"))
 
         let receipt = try await store.revoke(
             RevocationRequest(kind: .subject, value: "crowd", revokedAt: now, expiresAt: now + 60, reason: ""))
         let revoked = ContinuousClock.now
 
         #expect(receipt.sessionsRevoked == sessions)
+        // `cmdstat_evalsha:calls=N,usec=U,...`: the revoke script and its steps.
+        let statistics = try #require(try await admin.send(RedisCommand("INFO", "commandstats")).string)
+        let evalsha = try #require(statistics.split(separator: "\r\n").first { $0.hasPrefix("cmdstat_evalsha:") })
+        let fields = Dictionary(
+            uniqueKeysWithValues: evalsha.dropFirst("cmdstat_evalsha:".count).split(separator: ",").compactMap {
+                field -> (String, Int64)? in
+                let parts = field.split(separator: "=")
+                guard parts.count == 2, let value = Int64(parts[1]) else { return nil }
+                return (String(parts[0]), value)
+            })
+        let steps = try #require(fields["calls"]) - 1
+        let total = fields["usec"] ?? 0
         // Every entry: [id, time, microseconds, [command, args...], client, name].
-        let entries = try #require(try await admin.send(RedisCommand("SLOWLOG", "GET", "-1")).array)
-        let steps = entries.compactMap { entry -> Int64? in
+        let slow = try #require(try await admin.send(RedisCommand("SLOWLOG", "GET", "-1")).array)
+        let slowSteps = slow.compactMap { entry -> Int64? in
             guard let fields = entry.array, fields.count >= 4, let arguments = fields[3].array,
                 arguments.count >= 2, arguments[0].string?.uppercased() == "EVALSHA",
                 arguments[1].string == stepDigest
             else { return nil }
             return fields[2].int64
         }
-        let longest = steps.max() ?? 0
-        let total = steps.reduce(0, +)
+        let longest = slowSteps.max() ?? 0
         print(
-            "100,000 sessions: created in \(created - started), revoked in \(revoked - created): \(steps.count) steps,"
-                + " longest \(longest) µs, all steps \(total) µs")
+            "100,000 sessions: created in \(created - started), revoked in \(revoked - created): \(steps) steps,"
+                + " \(slowSteps.count) over 1 ms, the longest \(longest) µs; all scripts \(total) µs")
         // About 200 sessions a step (a ZSCAN step returns one to two times its COUNT): one script, or a
         // few, marking them all would block Redis for as long as all the steps together.
-        #expect(steps.count >= sessions / (4 * 200), "\(steps.count) step scripts")
+        #expect(steps >= Int64(sessions / (4 * 200)), "\(steps) step scripts")
         // The bound is loose (a shared machine can stall any command), far below one script for all.
         #expect(longest < 50_000, "the longest step took \(longest) µs")
         #expect(try await store.liveSessions(subject: "crowd", now: now, limit: 10).isEmpty)

@@ -14,40 +14,13 @@ import TokenWire
 /// clocks may disagree.
 final class RedisInstancePair: Sendable {
     /// One instance: its clock and a client per caller of `TestServer.callers`.
-    final class Instance: Sendable {
+    struct Instance: Sendable {
         let clock: ManualClock
-        let service: TokenService
-        let server: RPCServer
-        let clients: [String: TokenServiceClient]
-        let tasks: [Task<Void, any Error>]
-
-        init(clock: ManualClock, service: TokenService, server: RPCServer, port: Int, tasks: [Task<Void, any Error>]) {
-            self.clock = clock
-            self.service = service
-            self.server = server
-            self.tasks = tasks
-            var clients: [String: TokenServiceClient] = [:]
-            for name in TestServer.callers.map(\.name) {
-                clients[name] = TokenServiceClient(
-                    wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: port)], credential: name))
-            }
-            self.clients = clients
-        }
+        let clients: CallerClients
 
         /// The client presenting the API key of the named caller.
         func client(_ caller: String) -> TokenServiceClient {
-            guard let client = clients[caller] else { preconditionFailure("no test caller named \(caller)") }
-            return client
-        }
-
-        fileprivate func stop() async {
-            for client in clients.values {
-                await client.rpc.close()
-            }
-            for task in tasks.reversed() {
-                task.cancel()
-                _ = await task.result
-            }
+            clients.client(caller)
         }
     }
 
@@ -69,7 +42,7 @@ final class RedisInstancePair: Sendable {
         do {
             b = try await instance(prefix: prefix, clock: ManualClock(start: start + skew))
         } catch {
-            await a.stop()
+            await a.clients.stop()
             throw error
         }
         let pair = RedisInstancePair(a: a, b: b)
@@ -79,12 +52,12 @@ final class RedisInstancePair: Sendable {
                 try await waitUntilValidating(instance)
             }
             let result = try await body(pair)
-            await b.stop()
-            await a.stop()
+            await b.clients.stop()
+            await a.clients.stop()
             return result
         } catch {
-            await b.stop()
-            await a.stop()
+            await b.clients.stop()
+            await a.clients.stop()
             throw error
         }
     }
@@ -109,7 +82,7 @@ final class RedisInstancePair: Sendable {
             Task { try await server.run() },
         ]
         let address = try await server.listeningAddress()
-        return Instance(clock: clock, service: service, server: server, port: address.port, tasks: tasks)
+        return Instance(clock: clock, clients: CallerClients(port: address.port, tasks: tasks))
     }
 
     private static func waitUntilValidating(_ instance: Instance) async throws {

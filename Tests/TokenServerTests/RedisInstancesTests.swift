@@ -156,21 +156,13 @@ struct RedisInstancesTests {
             case "wrong-password": "redis://nobody-\(UUID().uuidString):secret-pw@\(server.host):\(server.port)"
             default: "redis://\(server.host):\(server.port)/14"
             }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TokendProcess.binaryPath)
-        process.arguments = [
-            "--listen", "127.0.0.1:0", "--callers", callers, "--issuer", "https://tokens.test", "--store", store,
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["TOKEND_MASTER_KEY"] = masterKey
-        process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = Pipe()
-        try process.run()
-        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
+        let (status, output) = try TokendProcess.runUntilExit(
+            arguments: [
+                "--listen", "127.0.0.1:0", "--callers", callers, "--issuer", "https://tokens.test", "--store", store,
+            ],
+            // Empty is as good as unset to tokend, whatever this process's environment holds.
+            environment: ["TOKEND_MASTER_KEY": masterKey ?? ""])
+        #expect(status != 0)
         let lines = output.split(separator: "\n")
         #expect(lines.count == 1, "\(output)")
         #expect(output.contains(expected), "\(output)")

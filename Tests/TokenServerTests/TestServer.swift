@@ -28,8 +28,7 @@ final class TestServer: Sendable {
     let server: RPCServer
     let port: Int
     let directory: String
-    private let tasks: [Task<Void, any Error>]
-    private let clients: [String: TokenServiceClient]
+    private let clients: CallerClients
 
     private init(
         clock: ManualClock,
@@ -48,14 +47,7 @@ final class TestServer: Sendable {
         self.server = server
         self.port = port
         self.directory = directory
-        self.tasks = tasks
-        var clients: [String: TokenServiceClient] = [:]
-        for name in Self.callers.map(\.name) + ["", "wrong-key"] {
-            clients[name] = TokenServiceClient(
-                wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: port)], credential: name)
-            )
-        }
-        self.clients = clients
+        clients = CallerClients(port: port, tasks: tasks)
     }
 
     /// Starts a server, runs `body` with it, and stops it.
@@ -106,20 +98,11 @@ final class TestServer: Sendable {
 
     /// A client presenting the API key of the named caller ("" for none, "wrong-key" for an unknown key).
     func client(_ caller: String) -> TokenServiceClient {
-        guard let client = clients[caller] else {
-            preconditionFailure("no test caller named \(caller)")
-        }
-        return client
+        clients.client(caller)
     }
 
     private func stop() async {
-        for client in clients.values {
-            await client.rpc.close()
-        }
-        for task in tasks.reversed() {
-            task.cancel()
-            _ = await task.result
-        }
+        await clients.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

@@ -59,6 +59,26 @@ final class TokendProcess {
         port = try Self.readListeningPort(from: output.fileHandleForReading)
     }
 
+    /// Runs `tokend` with `arguments` (and `environment` added to this process's) until it exits:
+    /// for starts that must fail.
+    /// - Returns: its termination status and what it wrote on standard error.
+    static func runUntilExit(
+        arguments: [String],
+        environment: [String: String]
+    ) throws -> (status: Int32, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binaryPath)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
     /// Sends `signal` and waits for the process to exit.
     /// - Returns: its termination status.
     @discardableResult

@@ -20,22 +20,13 @@ struct TokendRedisOptionsTests {
 
     /// Starts `tokend` with `arguments` and expects it to exit at once with one line on standard error.
     private func failingStart(_ arguments: [String], environment: [String: String], in directory: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TokendProcess.binaryPath)
-        process.arguments =
-            [
+        let (status, output) = try TokendProcess.runUntilExit(
+            arguments: [
                 "--listen", "127.0.0.1:0", "--callers", try TokendProcess.writeCallersFile(in: directory),
                 "--issuer", "https://tokens.test",
-            ] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(
-            environment.merging(["TOKEND_MASTER_KEY": Self.masterKey]) { $1 }) { $1 }
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = Pipe()
-        try process.run()
-        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0, "\(output)")
+            ] + arguments,
+            environment: environment.merging(["TOKEND_MASTER_KEY": Self.masterKey]) { $1 })
+        #expect(status != 0, "\(output)")
         #expect(output.split(separator: "\n").count == 1, "\(output)")
         return output
     }
