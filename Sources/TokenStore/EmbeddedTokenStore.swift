@@ -599,8 +599,8 @@ public final class EmbeddedTokenStore: TokenStore {
         WHERE id = ? AND refresh_hash IS NOT NULL
         """
     private static let selectSubjectRevokedSQL = """
-        SELECT 1 FROM revocation_events WHERE kind = \(StoreSchema.storedKind(.subject)) AND value = ? AND revoked_at >= ?
-        LIMIT 1
+        SELECT 1 FROM revocation_events
+        WHERE kind = \(StoreSchema.storedKind(.subject)) AND value = ? AND revoked_at >= ? LIMIT 1
         """
     private static let insertSessionSQL = """
         INSERT INTO sessions (\(sessionColumns), refresh_hash, refresh_issued_at, refresh_expires_at)

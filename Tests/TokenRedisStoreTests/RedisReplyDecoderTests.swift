@@ -211,7 +211,10 @@ struct RedisReplyDecoderTests {
         #expect(tls.tls == RPCClientTLSConfiguration())
         #expect((tls.host, tls.port, tls.database, tls.password) == ("cache.internal", 6380, 2, "pw"))
         #expect(tls.description == "rediss://cache.internal:6380/2")
-        for bad in ["http://x:1", "redis://", "redis://h:0", "redis://h:99999", "redis://h:1/x", "redis://%zz@h:1", "redisx://h:1"] {
+        for bad in [
+            "http://x:1", "redis://", "redis://h:0", "redis://h:99999", "redis://h:1/x", "redis://%zz@h:1",
+            "redisx://h:1",
+        ] {
             #expect(throws: RedisError.self) { try RedisConfiguration(url: bad) }
         }
     }

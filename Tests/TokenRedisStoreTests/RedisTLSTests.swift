@@ -103,6 +103,7 @@ struct RedisTLSTests {
         let connection = try await RedisConnection.connect(configuration, on: eventLoop)
         defer { connection.close() }
         #expect(try await connection.send(RedisCommand("ROLE")).array?.first?.string == "master")
-        #expect(try await connection.send(RedisCommand("CONFIG", "GET", "port")).array?.last?.string == "\(master.port)")
+        #expect(
+            try await connection.send(RedisCommand("CONFIG", "GET", "port")).array?.last?.string == "\(master.port)")
     }
 }

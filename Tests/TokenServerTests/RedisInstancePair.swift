@@ -76,7 +76,8 @@ final class RedisInstancePair: Sendable {
         var rpc = RPCServerConfiguration()
         rpc.host = "127.0.0.1"
         rpc.port = 0
-        let server = RPCServer(configuration: rpc, methods: service.methods, callers: TestServer.registry, logger: logger)
+        let server = RPCServer(
+            configuration: rpc, methods: service.methods, callers: TestServer.registry, logger: logger)
         let tasks = [
             Task { try await service.run() },
             Task { try await server.run() },

@@ -63,7 +63,9 @@ struct RefreshRevokeRaceTests {
     }
 
     /// The refresh's answer, or nil when it was refused as a refresh of a revoked session.
-    private static func refreshUnlessRefused(_ token: String, on client: TokenServiceClient) async throws -> IssueResponse? {
+    private static func refreshUnlessRefused(_ token: String, on client: TokenServiceClient) async throws
+        -> IssueResponse?
+    {
         do {
             return try await client.refresh(RefreshRequest(refreshToken: token))
         } catch let error as RPCError where error.code == .unauthenticated {
@@ -73,7 +75,9 @@ struct RefreshRevokeRaceTests {
 
     /// What is wrong with a race's tokens as `client` sees them: every access token is refused as
     /// revoked and the successor refresh token is refused.
-    private static func problems(in race: Race, on client: TokenServiceClient, instance: String) async throws -> [String] {
+    private static func problems(in race: Race, on client: TokenServiceClient, instance: String) async throws
+        -> [String]
+    {
         var problems: [String] = []
         var minted = [("login", race.login)]
         if let refreshed = race.refreshed {
@@ -143,7 +147,8 @@ struct RefreshRevokeRaceTests {
                 problems += try await Self.problems(in: race, on: server.client("gateway"), instance: "the server")
             }
             let refreshed = races.filter { $0.refreshed != nil }.count
-            print("\(target) revocations racing refreshes, embedded store: \(refreshed) of \(races.count) refreshes won")
+            print(
+                "\(target) revocations racing refreshes, embedded store: \(refreshed) of \(races.count) refreshes won")
             #expect(problems.isEmpty, "\(problems.count) problems: \(problems.prefix(5))")
         }
     }
@@ -174,9 +179,9 @@ struct RefreshRevokeRaceTests {
                 problems += try await Self.problems(in: race, on: pair.b.client("gateway"), instance: "B")
             }
             let refreshed = races.filter { $0.refreshed != nil }.count
-            print("\(target) revocations racing refreshes, Redis, 5 s skew: \(refreshed) of \(races.count) refreshes won")
+            print(
+                "\(target) revocations racing refreshes, Redis, 5 s skew: \(refreshed) of \(races.count) refreshes won")
             #expect(problems.isEmpty, "\(problems.count) problems: \(problems.prefix(5))")
         }
     }
 }
-

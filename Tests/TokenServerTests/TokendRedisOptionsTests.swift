@@ -19,7 +19,9 @@ struct TokendRedisOptionsTests {
     }
 
     /// Starts `tokend` with `arguments` and expects it to exit at once with one line on standard error.
-    private func failingStart(_ arguments: [String], environment: [String: String], in directory: String) throws -> String {
+    private func failingStart(_ arguments: [String], environment: [String: String], in directory: String) throws
+        -> String
+    {
         let (status, output) = try TokendProcess.runUntilExit(
             arguments: [
                 "--listen", "127.0.0.1:0", "--callers", try TokendProcess.writeCallersFile(in: directory),
@@ -61,7 +63,8 @@ struct TokendRedisOptionsTests {
             #expect(try await client.health().store == "redis")
             let issued = try await client.issue(IssueRequest(subject: "alice", withRefreshToken: true))
             #expect(try await client.validate(ValidateRequest(token: issued.accessToken)).valid)
-            let commandLine = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(tokend.process.processIdentifier)/cmdline"))
+            let commandLine = try Data(
+                contentsOf: URL(fileURLWithPath: "/proc/\(tokend.process.processIdentifier)/cmdline"))
             await client.close()
             tokend.stop(signal: SIGTERM)
             #expect(!String(decoding: commandLine, as: UTF8.self).contains(password))

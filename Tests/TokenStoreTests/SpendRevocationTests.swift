@@ -23,7 +23,8 @@ struct SpendRevocationTests {
         _ = try await store.revoke(
             RevocationRequest(kind: .session, value: "s1", revokedAt: 2_000, expiresAt: 3_000, reason: ""))
 
-        #expect(try await !store.spendRefreshToken(hash: token.hash, rotation: Self.rotation(2, session: "s1", at: 2_000)))
+        #expect(
+            try await !store.spendRefreshToken(hash: token.hash, rotation: Self.rotation(2, session: "s1", at: 2_000)))
         // Nothing moved: the token is still the session's unspent one, the successor unknown.
         #expect(try await store.refreshToken(hash: token.hash, sessionID: "s1") == token)
         #expect(try await store.refreshToken(hash: StoreFixture.hash(2), sessionID: "s1") == nil)
@@ -39,7 +40,8 @@ struct SpendRevocationTests {
         try await store.createSession(StoreFixture.session("s1", createdAt: 1_000), refreshToken: token)
         try await store.createSession(StoreFixture.session("s2", createdAt: 1_200), refreshToken: nil)
         // A refresh on a host whose clock is ahead minted a token at 5,000 and committed first.
-        #expect(try await store.spendRefreshToken(hash: token.hash, rotation: Self.rotation(2, session: "s1", at: 5_000)))
+        #expect(
+            try await store.spendRefreshToken(hash: token.hash, rotation: Self.rotation(2, session: "s1", at: 5_000)))
 
         // Requested at 3,000 by a host whose clock is behind: stored at 5,000, covering that token.
         let receipt = try await store.revoke(
@@ -65,7 +67,8 @@ struct SpendRevocationTests {
         let store = try await fixture.openStore()
         let token = StoreFixture.token(1, session: "s1")
         try await store.createSession(StoreFixture.session("s1", createdAt: 1_000), refreshToken: token)
-        #expect(try await store.spendRefreshToken(hash: token.hash, rotation: Self.rotation(2, session: "s1", at: 5_000)))
+        #expect(
+            try await store.spendRefreshToken(hash: token.hash, rotation: Self.rotation(2, session: "s1", at: 5_000)))
 
         // Tokens are covered for 1,000 s after they are minted; the last one was minted at 5,000.
         let receipt = try await store.revoke(
@@ -99,7 +102,8 @@ struct SpendRevocationTests {
         #expect(try await store.session(id: "s-later") == later)
         #expect(try await store.liveSessions(subject: "alice", now: 3_001, limit: 10) == [later])
         #expect(
-            try await store.spendRefreshToken(hash: token.hash, rotation: Self.rotation(2, session: "s-later", at: 3_002)))
+            try await store.spendRefreshToken(
+                hash: token.hash, rotation: Self.rotation(2, session: "s-later", at: 3_002)))
         await store.close()
     }
 }
