@@ -12,12 +12,13 @@ enum RedisStoreScripts {
         end
         """
 
-    /// Records `iat` as the subject's latest minted `iat` (in its state hash) unless a later one is
-    /// there.
+    /// Records `iat` as the subject's latest minted `iat` in its state hash, whose `iat` field was
+    /// `latest`, unless that is later.
     private static let recordIssuedAt = """
-        local function recordIssuedAt(state, iat, ttl)
-            local latest = tonumber(redis.call('HGET', state, 'iat') or '')
-            if not latest or latest < tonumber(iat) then redis.call('HSET', state, 'iat', iat) end
+        local function recordIssuedAt(state, latest, iat, ttl)
+            if not tonumber(latest or '') or tonumber(latest) < tonumber(iat) then
+                redis.call('HSET', state, 'iat', iat)
+            end
             extend(state, ttl)
         end
         """
@@ -28,7 +29,8 @@ enum RedisStoreScripts {
     /// session's start (nothing is stored).
     static let createSession = [extendTTL, recordIssuedAt, """
         if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-        local revoked = tonumber(redis.call('HGET', KEYS[5], 'rv') or '')
+        local state = redis.call('HMGET', KEYS[5], 'rv', 'iat')
+        local revoked = tonumber(state[1] or '')
         if revoked and revoked >= tonumber(ARGV[4]) then return 2 end
         local ttl = tonumber(ARGV[3])
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
@@ -39,7 +41,7 @@ enum RedisStoreScripts {
         redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
         extend(KEYS[3], ttl)
         redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
-        recordIssuedAt(KEYS[5], ARGV[4], ttl)
+        recordIssuedAt(KEYS[5], state[2], ARGV[4], ttl)
         return 1
         """,
     ].joined(separator: "\n")
@@ -52,7 +54,8 @@ enum RedisStoreScripts {
     static let spendRefreshToken = [extendTTL, recordIssuedAt, """
         local session = redis.call('HMGET', KEYS[1], 'rh', 'ri', 'rx', 'rv', 'c')
         if session[1] ~= ARGV[1] or session[4] then return 0 end
-        local revoked = tonumber(redis.call('HGET', KEYS[6], 'rv') or '')
+        local state = redis.call('HMGET', KEYS[6], 'rv', 'iat')
+        local revoked = tonumber(state[1] or '')
         if revoked and revoked >= tonumber(session[5] or '0') then return 0 end
         local issued, expires = session[2], session[3]
         redis.call('HSET', KEYS[1], 'rh', ARGV[4], 'ri', ARGV[5], 'rx', ARGV[6], 'r', ARGV[2], 'e', ARGV[7])
@@ -66,7 +69,7 @@ enum RedisStoreScripts {
         redis.call('PEXPIRE', KEYS[2], spentTTL)
         redis.call('ZADD', KEYS[3], ARGV[7], ARGV[10])
         redis.call('ZADD', KEYS[3], expires, ARGV[11])
-        recordIssuedAt(KEYS[6], ARGV[2], ttl)
+        recordIssuedAt(KEYS[6], state[2], ARGV[2], ttl)
         return 1
         """,
     ].joined(separator: "\n")
