@@ -70,6 +70,20 @@ import TokenWire
         }
     }
 
+    @Test func aLoginInTheSecondOfItsSubjectsRevocationIsAbortedAndALaterOneStands() async throws {
+        try await TestServer.with { server in
+            let issuer = server.client("issuer")
+            _ = try await server.client("admin").revoke(RevokeRequest(target: .subject("alice")))
+            // Its token would carry an `iat` the revocation covers: refused rather than handed out dead.
+            let aborted = await #expect(throws: RPCError.self) { try await issuer.login("alice") }
+            #expect(aborted?.code == .aborted)
+            #expect(try await server.client("admin").listSessions(ListSessionsRequest(subject: "alice")).sessions.isEmpty)
+            server.clock.advance(by: 1)
+            let later = try await issuer.login("alice")
+            #expect(try await server.client("validator").validate(ValidateRequest(token: later.accessToken)).valid)
+        }
+    }
+
     @Test func revokingIsIdempotentAndUnknownTargetsAreOK() async throws {
         try await TestServer.with { server in
             let login = try await server.client("issuer").login("alice")
