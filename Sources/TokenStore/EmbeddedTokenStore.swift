@@ -337,49 +337,6 @@ public final class EmbeddedTokenStore: TokenStore {
         }
     }
 
-    public func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> RevocationEventPage {
-        let after = Int64(clamping: seq)
-        let count = Int64(max(0, min(limit, Self.maxEventsPerRead)))
-        return try await read { database throws(TokenStoreError) in
-            try database.readTransaction { () throws(TokenStoreError) -> RevocationEventPage in
-                let purged = try database.query(
-                    "SELECT value FROM meta WHERE key = ?", [.text(StoreSchema.purgedSeqKey)]
-                ) { row in row.int64(0) }.first ?? 0
-                let events = try database.query(
-                    """
-                    SELECT seq, kind, value, revoked_at, expires_at FROM revocation_events
-                    WHERE seq > ? ORDER BY seq LIMIT ?
-                    """,
-                    [.integer(after), .integer(count)],
-                    row: Self.event)
-                return RevocationEventPage(events: events, isComplete: after >= purged)
-            }
-        }
-    }
-
-    public func activeRevocations(now: Int64) async throws(TokenStoreError) -> RevocationSnapshot {
-        try await read { database throws(TokenStoreError) in
-            try database.readTransaction { () throws(TokenStoreError) -> RevocationSnapshot in
-                let events = try database.query(
-                    """
-                    SELECT seq, kind, value, revoked_at, expires_at FROM revocation_events
-                    WHERE seq IN (
-                        SELECT MAX(seq) FROM revocation_events WHERE expires_at >= ? GROUP BY kind, value
-                    )
-                    ORDER BY seq
-                    """,
-                    [.integer(now)],
-                    row: Self.event)
-                // AUTOINCREMENT keeps the highest seq ever used, also once its event was purged.
-                let head = try database.query(
-                    "SELECT seq FROM sqlite_sequence WHERE name = 'revocation_events'"
-                ) { row in row.int64(0) }.first ?? 0
-                guard let headSeq = UInt64(exactly: head) else { throw .corrupt("the head seq is negative") }
-                return RevocationSnapshot(events: events, headSeq: headSeq)
-            }
-        }
-    }
-
     // MARK: Maintenance
 
     public func purgeExpired(now: Int64) async throws(TokenStoreError) {
@@ -596,14 +553,6 @@ public final class EmbeddedTokenStore: TokenStore {
             refreshedAt: row.int64(7),
             expiresAt: row.int64(8),
             revokedAt: row.optionalInt64(9))
-    }
-
-    private static func event(_ row: SQLiteRow) throws(TokenStoreError) -> RevocationEvent {
-        guard let seq = UInt64(exactly: row.int64(0)), let kind = StoreSchema.kind(stored: row.int64(1)) else {
-            throw .corrupt("a revocation event has a negative seq or an unknown kind")
-        }
-        return RevocationEvent(
-            seq: seq, kind: kind, value: row.text(2), revokedAt: row.int64(3), expiresAt: row.int64(4))
     }
 
     private static func event(_ seq: UInt64, _ revocation: RevocationRequest) -> RevocationEvent {
