@@ -320,16 +320,22 @@ final class RevocationHub: Sendable {
         }
     }
 
-    /// Hands every event stored since the last fan-out to the watchers, page by page.
+    /// Hands every event stored since the last fan-out to the watchers, page by page. Each read
+    /// starts at the last event published, which must still be there as it was: a log that went
+    /// back is no continuation of what watchers have (the next round starts a new epoch).
     func publishNewEvents() async {
         var retryDelay = Self.firstRetryDelay
         while !Task.isCancelled {
-            let (epoch, after, acknowledged) = state.withLock { ($0.epoch, $0.publishedSeq, $0.storedSeq) }
+            let (epoch, after, acknowledged, anchor) = state.withLock {
+                ($0.epoch, $0.publishedSeq, $0.storedSeq, $0.anchor)
+            }
+            let checked = anchor.flatMap { $0.seq == after && after > 0 ? $0 : nil }
             let page: RevocationEventPage
             do {
                 // Events purged before this read had expired: nothing they covered is still valid,
                 // so the fan-out goes on with what the log still holds.
-                page = try await store.revocationEvents(after: after, limit: Self.eventsPerRead)
+                page = try await store.revocationEvents(
+                    after: checked == nil ? after : after - 1, limit: Self.eventsPerRead + (checked == nil ? 0 : 1))
             } catch {
                 logger.warning(
                     "reading revocation events failed; retrying",
@@ -343,12 +349,26 @@ final class RevocationHub: Sendable {
                 continue
             }
             retryDelay = Self.firstRetryDelay
-            let events = page.events
+            var events = page.events
+            var wentBack = false
+            if let checked {
+                if events.first?.seq == checked.seq {
+                    wentBack = events.removeFirst() != checked
+                } else {
+                    // Gone: the log went back, unless it was purged, having expired.
+                    wentBack = page.isComplete
+                }
+            }
             let caughtUp = events.count < Self.eventsPerRead
             var sameLog = true
             send(.events(events)) { state in
                 // A page of another epoch is no continuation: the next round takes the new epoch up.
                 guard page.epoch == epoch, state.epoch == epoch else {
+                    sameLog = false
+                    return false
+                }
+                guard !wentBack else {
+                    state.regressed = true
                     sameLog = false
                     return false
                 }
@@ -428,6 +448,9 @@ final class RevocationHub: Sendable {
     /// - Returns: the head's seq (the follower waits for an event past it), or nil when the store
     ///   could not be read.
     func followRound(reading log: any RevocationLogReader) async -> UInt64? {
+        // New events are read at once; the checks below run meanwhile (a log that went back is
+        // caught by them, whatever the pump published).
+        wake.yield()
         // What was seen before the read: the log held all of it then, unless it went back.
         let (epoch, seen) = state.withLock { ($0.epoch, max($0.publishedSeq, $0.storedSeq)) }
         let readAt = ContinuousClock.now

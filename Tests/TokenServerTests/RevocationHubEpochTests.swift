@@ -92,6 +92,32 @@ import TokenTestSupport
         #expect(Set(store.events.map(\.value)).isSuperset(of: ["jti-1", "jti-2"]))
     }
 
+    @Test func theFanOutPublishesNothingPastALogThatWentBack() async throws {
+        let (store, hub) = try await Self.openHub(publishing: 3)
+        let watcher = hub.subscribe()
+
+        // Seqs 2 to 6 now name other events; the fan-out is woken for 6 before any round.
+        store.loseWrites(after: 1)
+        var latest: RevocationEvent?
+        for index in 0..<5 {
+            latest = try await store.revoke(Self.revocation("other-\(index)")).event
+        }
+        hub.applyStored(try #require(latest))
+        await hub.publishNewEvents()
+
+        // Publishing 4 to 6 as what follows 3 would skip other-0 and other-1 for good.
+        #expect(hub.publishedSeq == 3)
+        #expect(!hub.isCurrent())
+        hub.heartbeat()
+        _ = await hub.followRound(reading: store)
+        let items = await Self.drain(watcher)
+        #expect(items.isEmpty, "sent past a log that went back: \(items)")
+        #expect(hub.unsubscribe(watcher.id) == .epochChanged)
+        for index in 0..<5 {
+            #expect(Self.isRevoked(hub, "other-\(index)"))
+        }
+    }
+
     @Test func aRevokeAnsweredWithAPublishedSeqOfAnotherEventStopsTheHeartbeats() async throws {
         let (store, hub) = try await Self.openHub(publishing: 3)
         let epoch = try #require(hub.position?.epoch)

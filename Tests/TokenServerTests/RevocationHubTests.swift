@@ -13,7 +13,8 @@ import TokenTestSupport
         let directory = try TemporaryDirectory.make(prefix: "revocation-hub-test")
         let logger = Logger(label: "revocation-hub-test", factory: { _ in SwiftLogNoOpLogHandler() })
         let store = HookedStore(base: try await EmbeddedTokenStore(directory: directory + "/data", logger: logger))
-        let hub = try await RevocationHub(store: store, clock: ManualClock(start: 1_000), queueLimit: 100, logger: logger)
+        let hub = try await RevocationHub(
+            store: store, clock: ManualClock(start: 1_000), queueLimit: 100, logger: logger)
         return (directory, store, hub)
     }
 
