@@ -13,7 +13,7 @@ extension RedisTokenStore {
         """
 
     public func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> RevocationEventPage {
-        try await RedisLogReader(client: client, keys: keys).revocationEvents(after: seq, limit: limit)
+        try await RedisLogReader(store: self, client: client).revocationEvents(after: seq, limit: limit)
     }
 
     public func activeRevocations(now: Int64) async throws(TokenStoreError) -> RevocationSnapshot {
@@ -47,7 +47,7 @@ extension RedisTokenStore {
     }
 
     public func revocationLogHead() async throws(TokenStoreError) -> RevocationLogHead {
-        try await RedisLogReader(client: client, keys: keys).revocationLogHead()
+        try await RedisLogReader(store: self, client: client).revocationLogHead()
     }
 
     public func startRevocationLogEpoch(replacing epoch: UInt64) async throws(TokenStoreError) -> UInt64 {
@@ -99,8 +99,9 @@ extension RedisTokenStore {
 
 /// Reads the revocation log through one Redis client: the store's own, or its follower's.
 struct RedisLogReader: RevocationLogReader {
+    let store: RedisTokenStore
     let client: RedisClient
-    let keys: RedisStoreKeys
+    var keys: RedisStoreKeys { store.keys }
 
     func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> RevocationEventPage {
         let count = max(0, min(limit, RedisTokenStore.maxEventsPerRead))
@@ -137,27 +138,8 @@ struct RedisLogReader: RevocationLogReader {
             epoch: try counter(replies[0], "the log epoch"), seq: try counter(replies[1], "the revocation seq"))
     }
 
-    /// Sends `commands`; a failure or an error reply throws `unavailable` (a server that says it is
-    /// a replica is dropped, so the next command asks the sentinels for the master again).
-    func send(_ commands: [RedisCommand]) async throws(TokenStoreError) -> [RedisValue] {
-        let replies: [RedisValue]
-        do {
-            replies = try await client.sendAll(commands)
-        } catch {
-            throw RedisTokenStore.storeError(error)
-        }
-        guard replies.count == commands.count else {
-            throw .corrupt("\(commands.count) commands got \(replies.count) replies")
-        }
-        for reply in replies {
-            if case .error(let message) = reply {
-                if message.contains("READONLY") {
-                    client.reconnect()
-                }
-                throw .unavailable("redis error: \(message)")
-            }
-        }
-        return replies
+    private func send(_ commands: [RedisCommand]) async throws(TokenStoreError) -> [RedisValue] {
+        try await store.sendAll(commands, on: client)
     }
 }
 

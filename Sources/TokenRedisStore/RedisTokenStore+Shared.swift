@@ -21,7 +21,7 @@ extension RedisTokenStore: SharedTokenStore {
         redis.commandTimeout = Self.followBlock + redis.commandTimeout
         let follower = RedisClient(configuration: redis, eventLoop: eventLoop, logger: logger)
         defer { follower.close() }
-        let reader = RedisLogReader(client: follower, keys: keys)
+        let reader = RedisLogReader(store: self, client: follower)
         var following = false
         while !Task.isCancelled {
             // Reopens the command connection after an outage even when no call needs it, so that
@@ -47,7 +47,7 @@ extension RedisTokenStore: SharedTokenStore {
                         "COUNT", 1, "BLOCK", RedisArgument(Self.followBlock.nanoseconds / 1_000_000), "STREAMS",
                         RedisArgument(keys.events), RedisArgument("\(head)-0"),
                     ])
-                _ = try await reader.send([wait])
+                _ = try await sendAll([wait], on: follower)
             } catch {
                 if following {
                     logger.warning("following the revocation log failed; reconnecting", metadata: ["error": "\(error)"])

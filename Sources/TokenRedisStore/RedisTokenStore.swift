@@ -409,16 +409,24 @@ public final class RedisTokenStore: TokenStore {
         return reply
     }
 
-    func sendAll(_ commands: [RedisCommand]) async throws(TokenStoreError) -> [RedisValue] {
+    /// Sends `commands` pipelined, on `client` or the store's own; an error reply throws.
+    func sendAll(
+        _ commands: [RedisCommand],
+        on client: RedisClient? = nil
+    ) async throws(TokenStoreError) -> [RedisValue] {
+        let client = client ?? self.client
         let replies: [RedisValue]
         do {
             replies = try await client.sendAll(commands)
         } catch {
             throw Self.storeError(error)
         }
+        guard replies.count == commands.count else {
+            throw .corrupt("\(commands.count) commands got \(replies.count) replies")
+        }
         for reply in replies {
             if case .error(let message) = reply {
-                throw replyError(message)
+                throw replyError(message, on: client)
             }
         }
         return replies
@@ -459,9 +467,9 @@ public final class RedisTokenStore: TokenStore {
 
     /// The store error of an error reply. A server that says it is a replica (after a failover) is
     /// dropped, so the next command asks the sentinels for the master again.
-    private func replyError(_ message: String) -> TokenStoreError {
+    private func replyError(_ message: String, on client: RedisClient? = nil) -> TokenStoreError {
         if message.contains("READONLY") {
-            client.reconnect()
+            (client ?? self.client).reconnect()
         }
         return .unavailable("redis error: \(message)")
     }

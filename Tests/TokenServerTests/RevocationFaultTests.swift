@@ -111,6 +111,10 @@ struct RevocationFaultTests {
 
             proxy.partition()
             let partitioned = ContinuousClock.now
+            let turnedStale = Task {
+                try await validator.waitUntil { !$0.mirrorFresh }
+                return ContinuousClock.now - partitioned
+            }
             // Revoked on A, which B cannot hear of while the partition lasts.
             let revoked = try await onA.revoke(RevokeRequest(target: .tokenID(token.tokenID)))
 
@@ -125,10 +129,9 @@ struct RevocationFaultTests {
             }
             #expect(refused?.code == .unavailable)
 
-            try await within(.seconds(10), "the validator fed by B to turn stale") {
-                try await validator.waitUntil { !$0.mirrorFresh }
+            let stale = try await within(.seconds(10), "the validator fed by B to turn stale") {
+                try await turnedStale.value
             }
-            let stale = ContinuousClock.now - partitioned
             print(
                 "partition → stale at a validator (staleAfter 2 s): \(stale); B stopped vouching after \(unserving)")
             #expect(stale < .seconds(6), "the validator was still fresh \(stale) after the partition")

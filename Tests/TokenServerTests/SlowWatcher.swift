@@ -20,7 +20,7 @@ struct SlowWatcher {
     let bytesPerSecond: Int
 
     /// Opens the stream and reads until the batch that completes the snapshot.
-    /// - Throws: `SlowWatcherError` naming what the server answered instead, or a socket failure.
+    /// - Throws: `HarnessError` naming what the server answered instead, or a socket failure.
     func readSnapshot() async throws -> Snapshot {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
@@ -38,7 +38,9 @@ struct SlowWatcher {
         let body = request.serializedBytes()
         var frame = withUnsafeBytes(of: UInt32(body.count).bigEndian) { Array($0) }
         frame += body
-        guard send(socket, frame, frame.count, 0) == frame.count else { throw SlowWatcherError("cannot send the call") }
+        guard send(socket, frame, frame.count, 0) == frame.count else {
+            throw HarnessError(message: "cannot send the call")
+        }
 
         let started = ContinuousClock.now
         var snapshot = Snapshot()
@@ -53,7 +55,7 @@ struct SlowWatcher {
             var chunk = [UInt8](repeating: 0, count: 16 * 1_024)
             let count = recv(socket, &chunk, chunk.count, 0)
             guard count > 0 else {
-                throw SlowWatcherError("the server closed the stream after \(snapshot.events) events")
+                throw HarnessError(message: "the server closed the stream after \(snapshot.events) events")
             }
             snapshot.bytes += count
             buffer += chunk[0..<count]
@@ -63,7 +65,7 @@ struct SlowWatcher {
                 let response = try RpcResponse(serializedBytes: Array(buffer[4..<4 + length]))
                 buffer.removeFirst(4 + length)
                 guard response.code == 0, !response.endOfStream else {
-                    throw SlowWatcherError(
+                    throw HarnessError(message: 
                         "the stream ended after \(snapshot.events) events: \(response.code) \(response.message)")
                 }
                 let batch = try RevocationBatch(serializedBytes: response.payload)
@@ -78,7 +80,7 @@ struct SlowWatcher {
 
     private func connect() throws -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0, let port = UInt16(exactly: port) else { throw SlowWatcherError("no socket") }
+        guard descriptor >= 0, let port = UInt16(exactly: port) else { throw HarnessError(message: "no socket") }
         // Set before connecting, so the window the server sees stays small.
         var size: Int32 = 32 * 1_024
         setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -93,16 +95,8 @@ struct SlowWatcher {
         }
         guard connected else {
             close(descriptor)
-            throw SlowWatcherError("cannot connect to port \(port)")
+            throw HarnessError(message: "cannot connect to port \(port)")
         }
         return descriptor
-    }
-}
-
-struct SlowWatcherError: Error, CustomStringConvertible {
-    let description: String
-
-    init(_ description: String) {
-        self.description = description
     }
 }
