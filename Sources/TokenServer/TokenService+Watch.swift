@@ -76,8 +76,7 @@ extension TokenService {
         let now = clock.now()
         var first = true
         while true {
-            // Everything published before the read is in the log then, or was purged, having expired.
-            guard let position = revocations.position, position.epoch == stream.epoch else { throw Self.epochChanged }
+            guard revocations.position?.epoch == stream.epoch else { throw Self.epochChanged }
             let after = stream.lastSent
             let page = try await storeCall {
                 try await store.revocationEvents(after: after, limit: RevocationHub.eventsPerRead)
@@ -92,9 +91,9 @@ extension TokenService {
             } else {
                 try await stream.send(page.events, snapshot: false)
             }
+            // The client's position: past the last event sent, expired ones included.
             stream.lastSent = max(stream.lastSent, page.events.last?.seq ?? 0)
             if page.events.count < RevocationHub.eventsPerRead {
-                stream.lastSent = max(stream.lastSent, position.publishedSeq)
                 return true
             }
         }
