@@ -1,7 +1,7 @@
 import TokenCore
 
 /// The last events the fan-out published, by seq (a fixed number of slots, each a seq and a hash of
-/// its event). When a Revoke is answered with a seq the fan-out already published, this tells a
+/// its target). When a Revoke is answered with a seq the fan-out already published, this tells a
 /// race with the fan-out (the same event) from a log that handed the seq out again (another one).
 struct RecentEvents {
     private var slots: [(seq: UInt64, hash: Int)]
@@ -13,14 +13,22 @@ struct RecentEvents {
 
     /// Remembers a published event (forgetting the one `capacity` seqs before it).
     mutating func record(_ event: RevocationEvent) {
-        slots[slot(event.seq)] = (event.seq, event.hashValue)
+        slots[slot(event.seq)] = (event.seq, Self.target(event))
     }
 
     /// Whether the event published with `event.seq` was this one; nil when that seq is not remembered.
     func matches(_ event: RevocationEvent) -> Bool? {
         let remembered = slots[slot(event.seq)]
         guard remembered.seq == event.seq, event.seq != 0 else { return nil }
-        return remembered.hash == event.hashValue
+        return remembered.hash == Self.target(event)
+    }
+
+    /// A hash of what the event revokes (see `RevocationEvent.isSame(as:)`).
+    private static func target(_ event: RevocationEvent) -> Int {
+        var hasher = Hasher()
+        hasher.combine(event.kind)
+        hasher.combine(event.value)
+        return hasher.finalize()
     }
 
     /// Forgets every event (their seqs belong to an epoch left behind).

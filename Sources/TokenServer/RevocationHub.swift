@@ -329,7 +329,8 @@ final class RevocationHub: Sendable {
             let (epoch, after, acknowledged, anchor) = state.withLock {
                 ($0.epoch, $0.publishedSeq, $0.storedSeq, $0.anchor)
             }
-            let checked = anchor.flatMap { $0.seq == after && after > 0 ? $0 : nil }
+            // Only a shared store can go back under a running instance.
+            let checked = shared == nil ? nil : anchor.flatMap { $0.seq == after && after > 0 ? $0 : nil }
             let page: RevocationEventPage
             do {
                 // Events purged before this read had expired: nothing they covered is still valid,
@@ -353,7 +354,7 @@ final class RevocationHub: Sendable {
             var wentBack = false
             if let checked {
                 if events.first?.seq == checked.seq {
-                    wentBack = events.removeFirst() != checked
+                    wentBack = !events.removeFirst().isSame(as: checked)
                 } else {
                     // Gone: the log went back, unless it was purged, having expired.
                     wentBack = page.isComplete
@@ -656,7 +657,16 @@ extension RevocationLogReader {
         guard page.epoch == epoch else { return true }
         // Purged since: it had expired, and only the counter tells whether the log went back.
         guard page.isComplete else { return true }
-        guard let first = page.events.first, first.seq == anchor.seq else { return false }
-        return first == anchor
+        guard let first = page.events.first else { return false }
+        return first.isSame(as: anchor)
+    }
+}
+
+extension RevocationEvent {
+    /// Whether this is `other`: the same seq for the same target. (Its times may be decided by the
+    /// store; a seq handed out again goes to another target, or to the same one revoked again,
+    /// which covers what the first covered.)
+    func isSame(as other: RevocationEvent) -> Bool {
+        seq == other.seq && kind == other.kind && value == other.value
     }
 }
