@@ -202,6 +202,7 @@ let package = Package(
                 "TokenCore",
                 "TokenWire",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

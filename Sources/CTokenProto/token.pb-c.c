@@ -2233,7 +2233,7 @@ const ProtobufCMessageDescriptor token__v1__rotate_keys_response__descriptor =
   (ProtobufCMessageInit) token__v1__rotate_keys_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor token__v1__watch_revocations_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor token__v1__watch_revocations_request__field_descriptors[2] =
 {
   {
     "since_seq",
@@ -2247,14 +2247,27 @@ static const ProtobufCFieldDescriptor token__v1__watch_revocations_request__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "epoch",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Token__V1__WatchRevocationsRequest, epoch),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned token__v1__watch_revocations_request__field_indices_by_name[] = {
+  1,   /* field[1] = epoch */
   0,   /* field[0] = since_seq */
 };
 static const ProtobufCIntRange token__v1__watch_revocations_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor token__v1__watch_revocations_request__descriptor =
 {
@@ -2264,7 +2277,7 @@ const ProtobufCMessageDescriptor token__v1__watch_revocations_request__descripto
   "Token__V1__WatchRevocationsRequest",
   "token.v1",
   sizeof(Token__V1__WatchRevocationsRequest),
-  1,
+  2,
   token__v1__watch_revocations_request__field_descriptors,
   token__v1__watch_revocations_request__field_indices_by_name,
   1,  token__v1__watch_revocations_request__number_ranges,
@@ -2361,7 +2374,7 @@ const ProtobufCMessageDescriptor token__v1__revocation_event__descriptor =
   (ProtobufCMessageInit) token__v1__revocation_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor token__v1__revocation_batch__field_descriptors[3] =
+static const ProtobufCFieldDescriptor token__v1__revocation_batch__field_descriptors[4] =
 {
   {
     "events",
@@ -2399,8 +2412,21 @@ static const ProtobufCFieldDescriptor token__v1__revocation_batch__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "epoch",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Token__V1__RevocationBatch, epoch),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned token__v1__revocation_batch__field_indices_by_name[] = {
+  3,   /* field[3] = epoch */
   0,   /* field[0] = events */
   1,   /* field[1] = head_seq */
   2,   /* field[2] = snapshot */
@@ -2408,7 +2434,7 @@ static const unsigned token__v1__revocation_batch__field_indices_by_name[] = {
 static const ProtobufCIntRange token__v1__revocation_batch__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor token__v1__revocation_batch__descriptor =
 {
@@ -2418,7 +2444,7 @@ const ProtobufCMessageDescriptor token__v1__revocation_batch__descriptor =
   "Token__V1__RevocationBatch",
   "token.v1",
   sizeof(Token__V1__RevocationBatch),
-  3,
+  4,
   token__v1__revocation_batch__field_descriptors,
   token__v1__revocation_batch__field_indices_by_name,
   1,  token__v1__revocation_batch__number_ranges,

@@ -6,10 +6,26 @@ import TokenWire
 /// A snapshot is gathered aside and swapped in whole when the batch that completes it arrives, so
 /// the mirror in use never goes through an empty state. `generation` moves whenever the set may
 /// have gained an entry, so a cached verification knows when to check it again.
+///
+/// Seqs count within the log's epoch: a batch of another epoch than the mirror's is no
+/// continuation of it (the stream must be resumed, and a snapshot follows). A snapshot of a new
+/// epoch is added to what the mirror held rather than replacing it: a service whose store lost
+/// revocations cannot make the mirror forget them.
 struct RevocationMirror {
+    /// What the stream should do after a batch.
+    enum Disposition: Equatable {
+        /// Go on reading.
+        case applied
+        /// The batch belongs to another epoch than the mirror or its pending snapshot: end the
+        /// stream and resume (the service answers with a snapshot).
+        case resume
+    }
+
     private(set) var revocations = RevocationSet()
     /// Moves on every change that may revoke a token.
     private(set) var generation: UInt64 = 0
+    /// The epoch of `appliedSeq` (0 before the first snapshot, and from services without epochs).
+    private(set) var epoch: UInt64 = 0
     /// The highest seq applied.
     private(set) var appliedSeq: UInt64 = 0
     /// The newest seq the service reported.
@@ -24,10 +40,11 @@ struct RevocationMirror {
     /// A snapshot being received.
     private var pendingSnapshot: RevocationSet?
     private var pendingSnapshotSeq: UInt64 = 0
+    private var pendingSnapshotEpoch: UInt64 = 0
 
-    /// The seq to resume from after a reconnect (0 asks for a snapshot).
-    var resumeSeq: UInt64 {
-        isSynchronized ? appliedSeq : 0
+    /// Where to resume after a reconnect (seq 0 asks for a snapshot).
+    var resumePoint: (epoch: UInt64, seq: UInt64) {
+        isSynchronized ? (epoch, appliedSeq) : (epoch, 0)
     }
 
     /// Whether a live batch arrived within `staleAfter` of `now`.
@@ -41,24 +58,39 @@ struct RevocationMirror {
         revocations.isRevoked(claims)
     }
 
-    /// Applies one batch of the stream.
-    mutating func apply(_ batch: RevocationBatch, at now: ContinuousClock.Instant) {
+    /// Applies one batch of the stream, unless it belongs to another epoch than the one it would
+    /// continue.
+    mutating func apply(_ batch: RevocationBatch, at now: ContinuousClock.Instant) -> Disposition {
         if batch.snapshot {
-            var snapshot = pendingSnapshot ?? RevocationSet()
+            if pendingSnapshot != nil, batch.epoch != pendingSnapshotEpoch {
+                pendingSnapshot = nil
+                return .resume
+            }
+            // A new epoch's snapshot adds to what the mirror holds; one of the same epoch replaces it.
+            var snapshot = pendingSnapshot ?? (isSynchronized && batch.epoch != epoch ? revocations : RevocationSet())
             for event in batch.events {
                 if let event = RevocationEvent(event) { snapshot.apply(event) }
             }
             pendingSnapshot = snapshot
             pendingSnapshotSeq = batch.headSeq
-            return
+            pendingSnapshotEpoch = batch.epoch
+            return .applied
         }
         if let snapshot = pendingSnapshot {
+            guard batch.epoch == pendingSnapshotEpoch else {
+                pendingSnapshot = nil
+                return .resume
+            }
             revocations = snapshot
             pendingSnapshot = nil
+            epoch = pendingSnapshotEpoch
             appliedSeq = pendingSnapshotSeq
             snapshotsApplied += 1
             generation &+= 1
+        } else if isSynchronized, batch.epoch != epoch {
+            return .resume
         }
+        epoch = batch.epoch
         isSynchronized = true
         if !batch.events.isEmpty {
             for event in batch.events {
@@ -72,6 +104,7 @@ struct RevocationMirror {
         if appliedSeq >= headSeq {
             lastCurrentAt = now
         }
+        return .applied
     }
 
     /// Forgets a snapshot cut short by a lost stream.

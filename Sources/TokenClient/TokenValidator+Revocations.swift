@@ -3,20 +3,24 @@ import TokenWire
 extension TokenValidator {
     /// Follows WatchRevocations: a snapshot first, then live batches; after a lost stream it
     /// reconnects (the RPC client tries every endpoint) with backoff and jitter, resuming after the
-    /// last applied `seq`.
+    /// last applied `seq` of its epoch. A batch of another epoch ends the stream and resumes at once.
     func followRevocations() async {
         var failures = 0
         while !Task.isCancelled {
-            let since = storage.withLock { state in
+            let resume = storage.withLock { state in
                 state.counters.streamsOpened += 1
-                return state.mirror.resumeSeq
+                return state.mirror.resumePoint
             }
             do {
-                for try await batch in service.watchRevocations(WatchRevocationsRequest(sinceSeq: since)) {
+                let request = WatchRevocationsRequest(sinceSeq: resume.seq, epoch: resume.epoch)
+                for try await batch in service.watchRevocations(request) {
                     failures = 0
-                    apply(batch)
+                    if apply(batch) == .resume {
+                        logger.info("the revocation log changed epoch; resuming", metadata: ["epoch": "\(batch.epoch)"])
+                        break
+                    }
                 }
-                logger.info("revocation stream ended by the service")
+                logger.info("revocation stream ended")
             } catch {
                 if !Task.isCancelled {
                     logger.info("revocation stream lost", metadata: ["error": "\(error)"])
@@ -38,22 +42,26 @@ extension TokenValidator {
     }
 
     /// Applies one batch and wakes the waiters it satisfies.
-    func apply(_ batch: RevocationBatch) {
+    /// - Returns: whether the stream goes on, or must be resumed (a batch of another epoch).
+    func apply(_ batch: RevocationBatch) -> RevocationMirror.Disposition {
         let now = ContinuousClock.now
-        let (satisfied, becameFresh) = storage.withLock { state in
-            state.mirror.apply(batch, at: now)
+        let (disposition, satisfied, becameFresh) = storage.withLock { state in
+            let disposition = state.mirror.apply(batch, at: now)
             let fresh = state.mirror.isFresh(at: now, staleAfter: configuration.staleAfter)
             let becameFresh = fresh && !state.wasFresh
             if becameFresh {
                 state.wasFresh = true
                 state.failOpenLogged = false
             }
-            return (state.takeSatisfiedWaiters(now: now, staleAfter: configuration.staleAfter), becameFresh)
+            let satisfied = state.takeSatisfiedWaiters(now: now, staleAfter: configuration.staleAfter)
+            return (disposition, satisfied, becameFresh)
         }
         if becameFresh {
-            logger.info("revocation mirror is current", metadata: ["seq": "\(batch.headSeq)"])
+            logger.info(
+                "revocation mirror is current", metadata: ["seq": "\(batch.headSeq)", "epoch": "\(batch.epoch)"])
         }
         satisfied.forEach { $0.continuation.resume() }
+        return disposition
     }
 
     /// Notices the moment the mirror turns stale (no batch within `staleAfter`): logs it once and

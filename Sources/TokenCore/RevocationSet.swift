@@ -80,6 +80,29 @@ public struct RevocationSet: Sendable {
         )
     }
 
+    /// Every revocation the set holds, one event per target (`seq` 0). A token's or a session's
+    /// `revokedAt` is not kept (only its subject's is): it is 0 there.
+    public var entries: [RevocationEvent] {
+        var entries: [RevocationEvent] = []
+        entries.reserveCapacity(count)
+        for (id, expiresAt) in tokens {
+            entries.append(RevocationEvent(seq: 0, kind: .token, value: id.text, revokedAt: 0, expiresAt: expiresAt))
+        }
+        for (value, expiresAt) in otherTokens {
+            entries.append(RevocationEvent(seq: 0, kind: .token, value: value, revokedAt: 0, expiresAt: expiresAt))
+        }
+        for (value, expiresAt) in sessions {
+            entries.append(RevocationEvent(seq: 0, kind: .session, value: value, revokedAt: 0, expiresAt: expiresAt))
+        }
+        for (value, revocation) in subjects {
+            entries.append(
+                RevocationEvent(
+                    seq: 0, kind: .subject, value: value, revokedAt: revocation.revokedAt,
+                    expiresAt: revocation.expiresAt))
+        }
+        return entries
+    }
+
     /// Drops entries whose `expiresAt` has passed: no token they cover can still be valid.
     /// - Parameter now: The current time (Unix seconds).
     public mutating func prune(now: Int64) {

@@ -17,8 +17,8 @@ public struct RPCServerConfiguration: Sendable {
     public var maxConcurrentCalls: Int
     /// The deadline of unary calls that send `timeout_ms` 0.
     public var defaultUnaryTimeout: Duration
-    /// Bytes of stream messages a connection may queue while its reader is not keeping up; a stream
-    /// that would queue more is ended with RESOURCE_EXHAUSTED.
+    /// Bytes of stream messages a connection may queue while its reader is not keeping up; past it,
+    /// each stream waits for the socket before it queues another message.
     public var maxStreamBacklogBytes: Int
     /// TLS on the port; nil for plain TCP.
     public var tls: RPCServerTLSConfiguration?

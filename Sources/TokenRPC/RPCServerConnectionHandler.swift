@@ -29,6 +29,8 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     private var nextSerial: UInt64 = 0
     private var flushPending = false
     private var backlogBytes = 0
+    /// Streams waiting for the socket to take their backlog, by call id.
+    private var writabilityWaiters: [UInt64: EventLoopPromise<Void>] = [:]
     private var draining = false
     private var closing = false
     private var deadlines = DeadlineQueue()
@@ -106,6 +108,11 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
             backlogBytes = 0
+            let waiters = writabilityWaiters
+            writabilityWaiters.removeAll()
+            for waiter in waiters.values {
+                waiter.succeed()
+            }
         }
         context.fireChannelWritabilityChanged()
     }
@@ -325,7 +332,7 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
         let callID = rpcContext.callID
         let send: RPCStreamSend = { bytes throws(RPCError) in
             let frame = shared.frame(RpcResponse(callID: callID, payload: bytes, endOfStream: false))
-            let outcome: RPCError?
+            let outcome: StreamWrite
             do {
                 outcome = try await loop.eventLoop.submit {
                     loop.value.writeStreamMessage(callID, serial: serial, frame: frame)
@@ -333,8 +340,17 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
             } catch {
                 throw .unavailable("connection closed")
             }
-            if let outcome {
-                throw outcome
+            switch outcome {
+            case .queued:
+                return
+            case .ended(let error):
+                throw error
+            case .waitForSocket(let writable):
+                do {
+                    try await writable.get()
+                } catch {
+                    throw .cancelled("stream ended")
+                }
             }
         }
         return Task {
@@ -400,6 +416,7 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     /// The client cancels a call: cancel its task; no reply.
     private func cancelCall(_ callID: UInt64) {
         guard let call = calls.removeValue(forKey: callID) else { return }
+        writabilityWaiters.removeValue(forKey: callID)?.fail(RPCError.cancelled("stream ended"))
         call.task?.cancel()
         shared.logFinished(
             callID: callID,
@@ -414,6 +431,7 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     private func removeCall(_ callID: UInt64, serial: UInt64) -> InFlightCall? {
         guard let call = calls[callID], call.serial == serial else { return nil }
         calls[callID] = nil
+        writabilityWaiters.removeValue(forKey: callID)?.fail(RPCError.cancelled("stream ended"))
         return call
     }
 
@@ -426,6 +444,11 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
         deadlineTimer = nil
         let ended = calls
         calls.removeAll()
+        let waiters = writabilityWaiters
+        writabilityWaiters.removeAll()
+        for waiter in waiters.values {
+            waiter.fail(RPCError.unavailable("connection closed"))
+        }
         for (callID, call) in ended {
             call.task?.cancel()
             shared.logFinished(
@@ -438,22 +461,28 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Queues one message of a stream, unless the stream ended or its reader is too far behind.
-    /// - Returns: nil when queued, else why the stream ended.
-    private func writeStreamMessage(_ callID: UInt64, serial: UInt64, frame: ByteBuffer) -> RPCError? {
+    /// What became of one message of a stream.
+    enum StreamWrite: Sendable {
+        case queued
+        /// Queued, and the connection holds more than `maxStreamBacklogBytes` for a reader that is
+        /// not keeping up: the stream waits for the socket before its next message.
+        case waitForSocket(EventLoopFuture<Void>)
+        /// The stream had ended.
+        case ended(RPCError)
+    }
+
+    /// Queues one message of a stream, unless the stream ended.
+    private func writeStreamMessage(_ callID: UInt64, serial: UInt64, frame: ByteBuffer) -> StreamWrite {
         guard let call = calls[callID], call.serial == serial, let context else {
-            return .cancelled("stream ended")
-        }
-        if !context.channel.isWritable {
-            backlogBytes += frame.readableBytes
-            if backlogBytes > shared.configuration.maxStreamBacklogBytes {
-                let error = RPCError.resourceExhausted("watcher cannot keep up")
-                endCall(callID, serial: serial, with: error)
-                return error
-            }
+            return .ended(.cancelled("stream ended"))
         }
         write(frame)
-        return nil
+        guard !context.channel.isWritable else { return .queued }
+        backlogBytes += frame.readableBytes
+        guard backlogBytes > shared.configuration.maxStreamBacklogBytes else { return .queued }
+        let waiter = writabilityWaiters[callID] ?? context.eventLoop.makePromise(of: Void.self)
+        writabilityWaiters[callID] = waiter
+        return .waitForSocket(waiter.futureResult)
     }
 
     /// The final frame of a unary call whose handler returned `body`'s answer or threw, and its code.

@@ -9,6 +9,7 @@ struct RedisStoreKeys: Sendable {
     var events: [UInt8] { bytes("revocations:events") }
     var liveEvents: [UInt8] { bytes("revocations:live") }
     var purgedSeq: [UInt8] { bytes("revocations:purged") }
+    var epoch: [UInt8] { bytes("revocations:epoch") }
     var expiry: [UInt8] { bytes("expiry") }
     var keyRing: [UInt8] { bytes("keyring") }
     var keyRingLock: [UInt8] { bytes("keyring:lock") }

@@ -76,7 +76,8 @@ enum RedisStoreScripts {
 
     /// KEYS: seq, event stream, live events index, public revocation key, and for a session its
     /// record, for a subject its state.
-    /// ARGV: kind (t, s, u), value, revoked at, expires at, reason, ttl ms.
+    /// ARGV: kind (t, s, u), value, revoked at, expires at, reason, ttl ms, times decided (1: store
+    /// the given times as they are, for a write-back).
     /// Decides the event's times (a subject's `revoked_at` is at least its latest minted `iat`; a
     /// session's `expires_at` covers its last refresh), stores the event and the public key, and
     /// marks the session revoked, or records the subject's revocation in its state. A subject's
@@ -87,7 +88,7 @@ enum RedisStoreScripts {
         local expiresAt = tonumber(ARGV[4])
         local ttl = tonumber(ARGV[6])
         local latest = nil
-        if ARGV[1] ~= 't' and KEYS[5] then
+        if ARGV[1] ~= 't' and KEYS[5] and ARGV[7] ~= '1' then
             latest = tonumber(redis.call('HGET', KEYS[5], ARGV[1] == 'u' and 'iat' or 'r') or '')
         end
         if latest and ARGV[1] == 'u' and latest > revokedAt then

@@ -33,8 +33,6 @@ public final class RedisTokenStore: TokenStore {
     let logger: Logger
     /// The replicas connected to the master, as `ROLE` last said (refreshed about once a second).
     let connectedReplicas = Atomic<Int>(0)
-    /// When the revocation follower last had an answer (uptime nanoseconds; 0: never).
-    let followConfirmedAt = Atomic<UInt64>(0)
     private let configuration: RedisTokenStoreConfiguration
     private let scripts: [Script: String]
 
@@ -338,6 +336,7 @@ public final class RedisTokenStore: TokenStore {
                 RedisArgument(Self.kindCode(revocation.kind)), RedisArgument(revocation.value),
                 RedisArgument(revocation.revokedAt), RedisArgument(revocation.expiresAt),
                 RedisArgument(revocation.reason), RedisArgument(ttlMilliseconds(revocation.expiresAt)),
+                RedisArgument(revocation.timesAreDecided ? 1 : 0),
             ])
         guard let values = reply.array, values.count == 4, let seq = values[0].int64.flatMap(UInt64.init(exactly:)),
             var ended = values[1].int64.flatMap(Int.init(exactly:)), let revokedAt = values[2].int64,
@@ -375,64 +374,6 @@ public final class RedisTokenStore: TokenStore {
             ended += count
         } while cursor != "0"
         return ended
-    }
-
-    public func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> RevocationEventPage {
-        let count = max(0, min(limit, Self.maxEventsPerRead))
-        // The events first, then the purge mark: a purge between the two reads makes the page
-        // incomplete rather than silently short.
-        var commands: [RedisCommand] = []
-        if count > 0 {
-            commands.append(
-                RedisCommand(
-                    "XRANGE",
-                    [
-                        RedisArgument(keys.events), RedisArgument("(\(seq)-0"), "+", "COUNT",
-                        RedisArgument(count),
-                    ]))
-        }
-        commands.append(RedisCommand("GET", [RedisArgument(keys.purgedSeq)]))
-        let replies = try await sendAll(commands)
-        var events: [RevocationEvent] = []
-        if count > 0 {
-            guard let entries = replies.first?.array else { throw .corrupt("XRANGE did not answer an array") }
-            events = try entries.map(Self.streamEvent)
-        }
-        guard let purgedReply = replies.last else { throw .corrupt("no reply for the purge mark") }
-        let purged = purgedReply.isNull ? 0 : purgedReply.int64.flatMap(UInt64.init(exactly:))
-        guard let purged else { throw .corrupt("the purge mark is not a number") }
-        return RevocationEventPage(events: events, isComplete: seq >= purged)
-    }
-
-    public func activeRevocations(now: Int64) async throws(TokenStoreError) -> RevocationSnapshot {
-        let head = try await send(RedisCommand("GET", [RedisArgument(keys.seq)]))
-        let headSeq = head.isNull ? 0 : head.int64.flatMap(UInt64.init(exactly:))
-        guard let headSeq else { throw .corrupt("the revocation seq is not a number") }
-        var latest: [String: RevocationEvent] = [:]
-        var offset = 0
-        let page = 10_000
-        while true {
-            let reply = try await send(
-                RedisCommand(
-                    "ZRANGEBYSCORE",
-                    [
-                        RedisArgument(keys.liveEvents), RedisArgument(now), "+inf",
-                        "WITHSCORES", "LIMIT", RedisArgument(offset), RedisArgument(page),
-                    ]))
-            guard let flat = reply.array, flat.count % 2 == 0 else {
-                throw .corrupt("the live revocation index answered no pairs")
-            }
-            for index in stride(from: 0, to: flat.count, by: 2) {
-                let event = try Self.liveEvent(flat[index], score: flat[index + 1])
-                guard event.seq <= headSeq else { continue }
-                let target = "\(Self.kindCode(event.kind))|\(event.value)"
-                if let known = latest[target], known.seq > event.seq { continue }
-                latest[target] = event
-            }
-            guard flat.count == page * 2 else { break }
-            offset += page
-        }
-        return RevocationSnapshot(events: latest.values.sorted { $0.seq < $1.seq }, headSeq: headSeq)
     }
 
     // MARK: Maintenance
@@ -497,7 +438,7 @@ public final class RedisTokenStore: TokenStore {
     /// so that an acknowledged revocation survives the loss of the master.
     /// - Throws: `unavailable` when fewer replicas confirmed in time (the write may be stored, but
     ///   is not answered OK).
-    private func waitForReplicas() async throws(TokenStoreError) {
+    func waitForReplicas() async throws(TokenStoreError) {
         let redis = configuration.redis
         // Without replicas (a lone master, or one just promoted) there is nothing to wait for.
         guard redis.replicasToWait > 0, connectedReplicas.load(ordering: .relaxed) > 0 else { return }
@@ -524,7 +465,7 @@ public final class RedisTokenStore: TokenStore {
         try await send(command)
     }
 
-    private func send(_ command: RedisCommand) async throws(TokenStoreError) -> RedisValue {
+    func send(_ command: RedisCommand) async throws(TokenStoreError) -> RedisValue {
         let reply = try await sendRaw(command)
         if case .error(let message) = reply {
             throw replyError(message)
@@ -532,16 +473,24 @@ public final class RedisTokenStore: TokenStore {
         return reply
     }
 
-    private func sendAll(_ commands: [RedisCommand]) async throws(TokenStoreError) -> [RedisValue] {
+    /// Sends `commands` pipelined, on `client` or the store's own; an error reply throws.
+    func sendAll(
+        _ commands: [RedisCommand],
+        on client: RedisClient? = nil
+    ) async throws(TokenStoreError) -> [RedisValue] {
+        let client = client ?? self.client
         let replies: [RedisValue]
         do {
             replies = try await client.sendAll(commands)
         } catch {
             throw Self.storeError(error)
         }
+        guard replies.count == commands.count else {
+            throw .corrupt("\(commands.count) commands got \(replies.count) replies")
+        }
         for reply in replies {
             if case .error(let message) = reply {
-                throw replyError(message)
+                throw replyError(message, on: client)
             }
         }
         return replies
@@ -582,9 +531,9 @@ public final class RedisTokenStore: TokenStore {
 
     /// The store error of an error reply. A server that says it is a replica (after a failover) is
     /// dropped, so the next command asks the sentinels for the master again.
-    private func replyError(_ message: String) -> TokenStoreError {
+    private func replyError(_ message: String, on client: RedisClient? = nil) -> TokenStoreError {
         if message.contains("READONLY") {
-            client.reconnect()
+            (client ?? self.client).reconnect()
         }
         return .unavailable("redis error: \(message)")
     }
@@ -655,34 +604,5 @@ public final class RedisTokenStore: TokenStore {
             refreshedAt: try number("r"),
             expiresAt: try number("e"),
             revokedAt: fields["rv"] == nil ? nil : try number("rv"))
-    }
-
-    /// An event from a stream entry: `[id, [field, value, ...]]`, the id being `<seq>-0`.
-    private static func streamEvent(_ entry: RedisValue) throws(TokenStoreError) -> RevocationEvent {
-        guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let flat = parts[1].array,
-            flat.count % 2 == 0, id.hasSuffix("-0"), let seq = UInt64(id.dropLast(2))
-        else { throw .corrupt("a revocation stream entry is malformed") }
-        var fields: [String: RedisValue] = [:]
-        for index in stride(from: 0, to: flat.count, by: 2) {
-            guard let name = flat[index].string else { throw .corrupt("a stream field name is not text") }
-            fields[name] = flat[index + 1]
-        }
-        guard let kind = fields["kind"]?.string.flatMap(Self.kind(code:)), let value = fields["value"]?.string,
-            let revokedAt = fields["revoked_at"]?.int64, let expiresAt = fields["expires_at"]?.int64
-        else { throw .corrupt("a revocation stream entry lacks a field") }
-        return RevocationEvent(seq: seq, kind: kind, value: value, revokedAt: revokedAt, expiresAt: expiresAt)
-    }
-
-    /// An event from the live index: member `<seq>|<kind>|<revoked_at>|<value>`, score expires_at.
-    private static func liveEvent(_ member: RedisValue, score: RedisValue) throws(TokenStoreError) -> RevocationEvent {
-        guard let text = member.string, let expiresAt = score.int64 else {
-            throw .corrupt("a live revocation entry is malformed")
-        }
-        let parts = text.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false)
-        guard parts.count == 4, let seq = UInt64(parts[0]), let kind = Self.kind(code: String(parts[1])),
-            let revokedAt = Int64(parts[2])
-        else { throw .corrupt("a live revocation entry is malformed") }
-        return RevocationEvent(
-            seq: seq, kind: kind, value: String(parts[3]), revokedAt: revokedAt, expiresAt: expiresAt)
     }
 }

@@ -4,7 +4,7 @@ import TokenCore
 
 extension TokenService {
     /// The HTTP port's routes for this service: the JWK Set that GetKeys answers, and readiness (the
-    /// store answers a read and a signing key is loaded).
+    /// store answers a read, a signing key is loaded, a shared store's revocations are followed).
     /// - Parameters:
     ///   - readinessTimeout: how long readiness waits for the store.
     ///   - metrics: the Prometheus text of `/metrics`, or nil for no `/metrics`.
@@ -23,6 +23,7 @@ extension TokenService {
     /// Nil when ready; else why not.
     func readiness(timeout: Duration) async -> String? {
         guard !keys.snapshot.getKeysResponse.keys.isEmpty else { return "no signing keys loaded" }
+        guard revocations.isCurrent() else { return "the shared store's revocations are not followed" }
         let store = self.store
         // Unstructured, so that a store that never answers cannot hold the probe past its timeout.
         let answer = OnceAnswer()

@@ -5,12 +5,10 @@ import TokenWire
 extension TokenService {
     /// Verifies a token with the shared verification routine, then checks the revocations held in
     /// memory. Never touches the store.
-    /// - Throws: `UNAVAILABLE` on a shared store whose revocations this instance has not been able
-    ///   to follow for `sharedStateStaleAfter`: its memory may be missing revocations.
+    /// - Throws: `UNAVAILABLE` on a shared store whose revocations this instance could not confirm
+    ///   it follows within `sharedStateStaleAfter`: its memory may be missing revocations.
     func validate(_ request: ValidateRequest) throws(RPCError) -> ValidateResponse {
-        if let shared = sharedStore,
-            !shared.followsRevocations(within: configuration.sharedStateStaleAfter)
-        {
+        guard revocations.isCurrent() else {
             throw .unavailable("revocation state unknown: the shared store cannot be followed")
         }
         let now = clock.now()

@@ -4,104 +4,160 @@ import TokenStore
 import TokenWire
 
 extension TokenService {
-    /// Events per batch; keeps a batch far below the frame limit even with 1 KiB values.
-    static let watchBatchLimit = 48
+    /// The most bytes of events one batch carries, so that its frame stays below 64 KiB.
+    static let watchBatchBytes = 48 * 1_024
 
-    /// Streams a snapshot (or the events after `since_seq`), then live events and heartbeats.
+    /// Streams a snapshot (or the events after `since_seq` of the same epoch), then live events and
+    /// heartbeats. The backlog is read from the store's log a page at a time, as the client takes
+    /// it: a slow client slows its own stream, and no stream holds more than a page.
     func watchRevocations(
         _ request: WatchRevocationsRequest,
         context: RPCContext,
         writer: RPCStreamWriter<RevocationBatch>
     ) async throws {
-        // Subscribe first, so nothing stored while the backlog is read is missed.
+        guard let position = revocations.position, revocations.isCurrent() else {
+            throw RPCError(code: .unavailable, message: "the revocation state is not current here; retry")
+        }
+        let epoch = position.epoch
+        var stream = RevocationStream(epoch: epoch, writer: writer)
+        // A seq of another epoch (or 0, from a client that predates epochs), or one this server never
+        // reached, is no position in this log: the client gets a snapshot.
+        var resumed = false
+        if request.sinceSeq > 0, request.epoch == epoch, request.sinceSeq <= position.publishedSeq {
+            stream.lastSent = request.sinceSeq
+            resumed = try await sendLog(&stream, snapshot: false)
+        }
+        if !resumed {
+            stream.lastSent = 0
+            _ = try await sendLog(&stream, snapshot: true)
+            // A snapshot has at least one batch: its first one tells the client to start gathering.
+            if stream.snapshotBatches == 0 {
+                try await stream.send(batch: [], snapshot: true)
+            }
+        }
+        // Completes the snapshot, or tells a resumed client it is current.
+        try await stream.sendCurrent(certified: revocations.isCurrent())
+
         let subscription = revocations.subscribe()
         do {
-            try await stream(subscription, since: request.sinceSeq, writer: writer)
+            guard subscription.epoch == epoch else { throw Self.epochChanged }
+            // What was stored since the last page and published before the subscription.
+            _ = try await sendLog(&stream, snapshot: false)
+            for await item in subscription.items {
+                subscription.took(item)
+                switch item {
+                case .events(let events):
+                    try await stream.send(events.filter { $0.seq > stream.lastSent }, snapshot: false)
+                case .heartbeat:
+                    try await stream.sendCurrent(certified: true)
+                }
+            }
         } catch {
             revocations.unsubscribe(subscription.id)
             throw error
         }
-        if revocations.unsubscribe(subscription.id) {
+        switch revocations.unsubscribe(subscription.id) {
+        case .overflowed?:
             throw RPCError(code: .resourceExhausted, message: "watcher cannot keep up")
-        }
-        if !Task.isCancelled {
-            throw RPCError(code: .unavailable, message: "server is shutting down")
-        }
-    }
-
-    private func stream(
-        _ subscription: RevocationHub.Subscription,
-        since: UInt64,
-        writer: RPCStreamWriter<RevocationBatch>
-    ) async throws {
-        var lastSent = try await sendBacklog(since: since, writer: writer)
-        for await item in subscription.items {
-            subscription.took(item)
-            switch item {
-            case .events(let events):
-                let fresh = events.filter { $0.seq > lastSent }
-                for chunk in fresh.chunked(into: Self.watchBatchLimit) {
-                    lastSent = chunk.last?.seq ?? lastSent
-                    try await writer.write(
-                        RevocationBatch(events: chunk.map(WireRevocationEvent.init), headSeq: lastSent, snapshot: false)
-                    )
-                }
-            case .heartbeat:
-                try await writer.write(RevocationBatch(events: [], headSeq: lastSent, snapshot: false))
+        case .epochChanged?:
+            throw Self.epochChanged
+        case nil:
+            if !Task.isCancelled {
+                throw RPCError(code: .unavailable, message: "server is shutting down")
             }
         }
     }
 
-    /// Sends what the watcher is missing: the events after `since` when the store still holds them
-    /// all, else a snapshot followed by the batch that completes it.
-    /// - Returns: the highest seq sent.
-    private func sendBacklog(since: UInt64, writer: RPCStreamWriter<RevocationBatch>) async throws -> UInt64 {
-        // A seq this server never reached (its state was reset) also gets a snapshot.
-        if since > 0, since <= revocations.publishedSeq {
-            let first = try await eventsAfter(since)
-            if first.isComplete {
-                return try await sendEvents(startingWith: first.events, after: since, writer: writer)
-            }
-        }
-        try await snapshotPermits.acquire(deadline: nil)
-        defer { snapshotPermits.release() }
-        let snapshot = try await storeCall { try await store.activeRevocations(now: clock.now()) }
-        let chunks = snapshot.events.chunked(into: Self.watchBatchLimit)
-        for chunk in chunks.isEmpty ? [[]] : chunks {
-            try await writer.write(RevocationBatch(events: chunk.map(WireRevocationEvent.init), headSeq: snapshot.headSeq, snapshot: true))
-        }
-        try await writer.write(RevocationBatch(events: [], headSeq: snapshot.headSeq, snapshot: false))
-        return snapshot.headSeq
-    }
-
-    /// Sends the events after `since`, one page of the log at a time (the first already read), so
-    /// that a long backlog is never held in memory whole.
-    /// - Returns: the highest seq sent.
-    private func sendEvents(
-        startingWith firstPage: [RevocationEvent],
-        after since: UInt64,
-        writer: RPCStreamWriter<RevocationBatch>
-    ) async throws -> UInt64 {
-        var page = firstPage
-        var lastSent = since
+    /// Sends the log's events after `stream.lastSent`, a page at a time as the writer takes them,
+    /// up to the end of the log. A snapshot leaves out events that expired.
+    /// - Returns: false when a resume's first page shows events purged after its seq (it needs a
+    ///   snapshot then), else true.
+    private func sendLog(_ stream: inout RevocationStream, snapshot: Bool) async throws -> Bool {
+        let now = clock.now()
+        var first = true
         while true {
-            for chunk in page.chunked(into: Self.watchBatchLimit) {
-                lastSent = chunk.last?.seq ?? lastSent
-                try await writer.write(RevocationBatch(events: chunk.map(WireRevocationEvent.init), headSeq: lastSent, snapshot: false))
+            guard revocations.position?.epoch == stream.epoch else { throw Self.epochChanged }
+            let after = stream.lastSent
+            let page = try await storeCall {
+                try await store.revocationEvents(after: after, limit: RevocationHub.eventsPerRead)
             }
-            guard page.count == RevocationHub.eventsPerRead else { break }
-            // Events purged since the first page had expired: the watcher loses nothing without them.
-            page = try await eventsAfter(lastSent).events
+            guard page.epoch == stream.epoch else { throw Self.epochChanged }
+            if first, !snapshot, !page.isComplete {
+                return false
+            }
+            first = false
+            if snapshot {
+                try await stream.send(page.events.filter { $0.expiresAt >= now }, snapshot: true)
+            } else {
+                try await stream.send(page.events, snapshot: false)
+            }
+            // The client's position: past the last event sent, expired ones included.
+            stream.lastSent = max(stream.lastSent, page.events.last?.seq ?? 0)
+            if page.events.count < RevocationHub.eventsPerRead {
+                return true
+            }
         }
-        if lastSent == since {
-            try await writer.write(RevocationBatch(events: [], headSeq: lastSent, snapshot: false))
-        }
-        return lastSent
     }
 
-    /// One page of the stored events after `seq`.
-    private func eventsAfter(_ seq: UInt64) async throws -> RevocationEventPage {
-        try await storeCall { try await store.revocationEvents(after: seq, limit: RevocationHub.eventsPerRead) }
+    /// The end of a stream whose events counted in an epoch the log has left.
+    static var epochChanged: RPCError {
+        RPCError(code: .unavailable, message: "the revocation log started a new epoch; resume for a snapshot")
+    }
+}
+
+/// One WatchRevocations stream: the epoch it counts in, the highest seq it sent, and its writer.
+private struct RevocationStream {
+    let epoch: UInt64
+    let writer: RPCStreamWriter<RevocationBatch>
+    var lastSent: UInt64 = 0
+    /// The snapshot batches sent.
+    private(set) var snapshotBatches = 0
+
+    init(epoch: UInt64, writer: RPCStreamWriter<RevocationBatch>) {
+        self.epoch = epoch
+        self.writer = writer
+    }
+
+    /// Sends `events` in batches of at most `watchBatchBytes` of values, each as the writer takes it.
+    mutating func send(_ events: [RevocationEvent], snapshot: Bool) async throws {
+        var batch: [WireRevocationEvent] = []
+        var bytes = 0
+        for event in events {
+            // The fixed fields take at most 32 bytes on the wire.
+            let size = event.value.utf8.count + 32
+            if !batch.isEmpty, bytes + size > TokenService.watchBatchBytes {
+                try await flush(&batch, snapshot: snapshot)
+                bytes = 0
+            }
+            batch.append(WireRevocationEvent(event))
+            bytes += size
+        }
+        try await flush(&batch, snapshot: snapshot)
+    }
+
+    private mutating func flush(_ batch: inout [WireRevocationEvent], snapshot: Bool) async throws {
+        guard let last = batch.last else { return }
+        lastSent = max(lastSent, last.seq)
+        try await send(batch: batch, snapshot: snapshot)
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    /// Sends one batch, its head being `lastSent`.
+    mutating func send(batch: [WireRevocationEvent], snapshot: Bool) async throws {
+        if snapshot {
+            snapshotBatches += 1
+        }
+        try await writer.write(RevocationBatch(events: batch, headSeq: lastSent, snapshot: snapshot, epoch: epoch))
+    }
+
+    /// Sends a batch without events: the client holds everything up to `lastSent` (a snapshot is
+    /// complete; a heartbeat). Only while the server can vouch for it.
+    /// - Parameter certified: whether the server follows its store now.
+    func sendCurrent(certified: Bool) async throws {
+        guard certified else {
+            throw RPCError(code: .unavailable, message: "the revocation state is not current here; retry")
+        }
+        try await writer.write(RevocationBatch(events: [], headSeq: lastSent, snapshot: false, epoch: epoch))
     }
 }
 
@@ -115,12 +171,5 @@ extension WireRevocationEvent {
             case .subject: .subject
             }
         self.init(seq: event.seq, kind: kind, value: event.value, revokedAt: event.revokedAt, expiresAt: event.expiresAt)
-    }
-}
-
-extension Array {
-    /// Consecutive slices of at most `size` elements (sharing the array's storage).
-    func chunked(into size: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

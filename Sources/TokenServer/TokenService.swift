@@ -21,7 +21,6 @@ public final class TokenService: Service {
     let revocations: RevocationHub
     let verifier: TokenVerifier
     let refreshes = RefreshCoalescer()
-    let snapshotPermits: CallPermits
 
     /// Opens the service on a store: loads (or creates) the key ring and the revocations in force.
     /// - Parameters:
@@ -41,16 +40,15 @@ public final class TokenService: Service {
         self.sharedStore = store as? any SharedTokenStore
         self.clock = clock
         self.logger = logger
-        let now = clock.now()
-        keys = try await KeyRingManager(store: store, configuration: configuration, now: now, logger: logger)
+        keys = try await KeyRingManager(store: store, configuration: configuration, now: clock.now(), logger: logger)
         revocations = try await RevocationHub(
             store: store,
-            now: now,
+            clock: clock,
             queueLimit: configuration.watcherQueueLimit,
+            certificationBound: configuration.sharedStateStaleAfter,
             logger: logger
         )
         verifier = TokenVerifier(issuer: configuration.issuer, leeway: configuration.leeway)
-        snapshotPermits = CallPermits(limit: configuration.concurrentSnapshots)
     }
 
     /// The handlers to register with an `RPCServer`.
@@ -128,11 +126,23 @@ public final class TokenService: Service {
         }
     }
 
-    /// False while a shared store cannot be reached: writes fail then, and a load balancer should
-    /// send callers elsewhere.
+    /// False while a shared store cannot be reached or its revocations cannot be followed: writes
+    /// or Validate fail then, and a load balancer should send callers elsewhere.
     var isServing: Bool {
-        (store as? any SharedTokenStore)?.isReachable ?? true
+        (sharedStore?.isReachable ?? true) && revocations.isCurrent()
     }
+
+    /// Returns once every method can be answered: the store is open and the keys are loaded (the
+    /// service exists), and on a shared store its revocations are followed.
+    /// - Throws: `CancellationError` when the task is cancelled first.
+    public func waitUntilReady() async throws {
+        while !isServing {
+            try await Task.sleep(for: Self.readinessPollInterval)
+        }
+    }
+
+    /// How often `waitUntilReady` looks again.
+    static let readinessPollInterval = Duration.milliseconds(20)
 
     /// How often an instance on a shared store looks for key ring changes of the others.
     static let keyRingPollInterval = Duration.milliseconds(250)

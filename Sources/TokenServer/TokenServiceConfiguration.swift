@@ -23,15 +23,14 @@ public struct TokenServiceConfiguration: Sendable {
     /// Events queued for one WatchRevocations stream before it is cut off as too slow
     /// (RESOURCE_EXHAUSTED; the client resumes with `since_seq`).
     public var watcherQueueLimit: Int = 65_536
-    /// WatchRevocations snapshots read and sent at once; further watchers wait their turn. Each
-    /// holds the whole revocation state in memory while it is sent.
-    public var concurrentSnapshots: Int = 4
     /// The most sessions ListSessions answers; a subject with more live sessions is answered
     /// RESOURCE_EXHAUSTED (the contract has no paging; Revoke by subject ends them all).
     public var maxListedSessions: Int = 1_000
-    /// On a shared store: how long Validate keeps answering from memory after the store's
-    /// revocations could last be followed; after that it answers UNAVAILABLE.
-    public var sharedStateStaleAfter: Duration = .seconds(5)
+    /// On a shared store: how long after its last confirmation that it had read everything the
+    /// store held this instance vouches for its revocations. Past it WatchRevocations sends no
+    /// heartbeat, Validate answers UNAVAILABLE and Health says not serving, until it follows again.
+    /// The follower confirms at least twice a second while the store answers.
+    public var sharedStateStaleAfter: Duration = .seconds(2)
     /// How often expired rows are purged and the key ring pruned.
     public var maintenanceInterval: Duration = .seconds(60)
     /// The server's version, as Health reports it.

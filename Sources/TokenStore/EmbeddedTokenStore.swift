@@ -330,7 +330,7 @@ public final class EmbeddedTokenStore: TokenStore {
             throw .rejected("a revocation value or reason is longer than \(Self.maxValueLength) bytes")
         }
         return try await write { database throws(TokenStoreError) in
-            let revocation = try Self.decideTimes(of: revocation, on: database)
+            let revocation = revocation.timesAreDecided ? revocation : try Self.decideTimes(of: revocation, on: database)
             try database.execute(
                 "INSERT INTO revocation_events (kind, value, revoked_at, expires_at, reason) VALUES (?, ?, ?, ?, ?)",
                 [
@@ -340,22 +340,24 @@ public final class EmbeddedTokenStore: TokenStore {
             guard let seq = UInt64(exactly: database.lastInsertRowID) else {
                 throw .corrupt("a revocation event got a negative seq")
             }
+            // A session by its id; a subject's sessions that began by its time (all of them, unless
+            // its times were decided before a login since: a write-back).
             let target: String
+            var values: [SQLiteValue] = [.integer(revocation.revokedAt), .text(revocation.value)]
             switch revocation.kind {
             case .token:
                 return RevocationReceipt(event: Self.event(seq, revocation), sessionsRevoked: 0)
             case .session:
-                target = "id"
+                target = "id = ?"
             case .subject:
-                target = "subject"
+                target = "subject = ? AND created_at <= ?"
+                values.append(.integer(revocation.revokedAt))
             }
-            let values: [SQLiteValue] = [.integer(revocation.revokedAt), .text(revocation.value)]
             // Live sessions are counted; expired ones are marked revoked all the same.
             let ended = try database.execute(
-                "UPDATE sessions SET revoked_at = ? WHERE \(target) = ? AND revoked_at IS NULL AND expires_at > ?",
+                "UPDATE sessions SET revoked_at = ? WHERE \(target) AND revoked_at IS NULL AND expires_at > ?",
                 values + [.integer(revocation.revokedAt)])
-            try database.execute(
-                "UPDATE sessions SET revoked_at = ? WHERE \(target) = ? AND revoked_at IS NULL", values)
+            try database.execute("UPDATE sessions SET revoked_at = ? WHERE \(target) AND revoked_at IS NULL", values)
             return RevocationReceipt(event: Self.event(seq, revocation), sessionsRevoked: ended)
         }
     }
@@ -391,49 +393,6 @@ public final class EmbeddedTokenStore: TokenStore {
             decided.expiresAt = max(revocation.expiresAt, latestIssuedAt + revocation.expiresAt - revocation.revokedAt)
         }
         return decided
-    }
-
-    public func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> RevocationEventPage {
-        let after = Int64(clamping: seq)
-        let count = Int64(max(0, min(limit, Self.maxEventsPerRead)))
-        return try await read { database throws(TokenStoreError) in
-            try database.readTransaction { () throws(TokenStoreError) -> RevocationEventPage in
-                let purged = try database.query(
-                    "SELECT value FROM meta WHERE key = ?", [.text(StoreSchema.purgedSeqKey)]
-                ) { row in row.int64(0) }.first ?? 0
-                let events = try database.query(
-                    """
-                    SELECT seq, kind, value, revoked_at, expires_at FROM revocation_events
-                    WHERE seq > ? ORDER BY seq LIMIT ?
-                    """,
-                    [.integer(after), .integer(count)],
-                    row: Self.event)
-                return RevocationEventPage(events: events, isComplete: after >= purged)
-            }
-        }
-    }
-
-    public func activeRevocations(now: Int64) async throws(TokenStoreError) -> RevocationSnapshot {
-        try await read { database throws(TokenStoreError) in
-            try database.readTransaction { () throws(TokenStoreError) -> RevocationSnapshot in
-                let events = try database.query(
-                    """
-                    SELECT seq, kind, value, revoked_at, expires_at FROM revocation_events
-                    WHERE seq IN (
-                        SELECT MAX(seq) FROM revocation_events WHERE expires_at >= ? GROUP BY kind, value
-                    )
-                    ORDER BY seq
-                    """,
-                    [.integer(now)],
-                    row: Self.event)
-                // AUTOINCREMENT keeps the highest seq ever used, also once its event was purged.
-                let head = try database.query(
-                    "SELECT seq FROM sqlite_sequence WHERE name = 'revocation_events'"
-                ) { row in row.int64(0) }.first ?? 0
-                guard let headSeq = UInt64(exactly: head) else { throw .corrupt("the head seq is negative") }
-                return RevocationSnapshot(events: events, headSeq: headSeq)
-            }
-        }
     }
 
     // MARK: Maintenance
@@ -685,14 +644,6 @@ public final class EmbeddedTokenStore: TokenStore {
             refreshedAt: row.int64(7),
             expiresAt: row.int64(8),
             revokedAt: row.optionalInt64(9))
-    }
-
-    private static func event(_ row: SQLiteRow) throws(TokenStoreError) -> RevocationEvent {
-        guard let seq = UInt64(exactly: row.int64(0)), let kind = StoreSchema.kind(stored: row.int64(1)) else {
-            throw .corrupt("a revocation event has a negative seq or an unknown kind")
-        }
-        return RevocationEvent(
-            seq: seq, kind: kind, value: row.text(2), revokedAt: row.int64(3), expiresAt: row.int64(4))
     }
 
     private static func event(_ seq: UInt64, _ revocation: RevocationRequest) -> RevocationEvent {

@@ -2,11 +2,13 @@
 /// tells each instance what the others changed, keeps key rotations to one instance at a time,
 /// and says whether its storage is reachable.
 public protocol SharedTokenStore: TokenStore {
-    /// Runs until cancelled: calls `revocationsStored` whenever any instance may have stored
-    /// revocations since the previous call (and once after every reconnection, so nothing missed
-    /// while the connection was down is left behind).
-    /// - Parameter revocationsStored: the wake-up; the caller then reads `revocationEvents(after:)`.
-    func followRevocations(_ revocationsStored: @escaping @Sendable () -> Void) async
+    /// Runs until cancelled: calls `round` with a reader of the log on a connection of its own (the
+    /// round reads the log and returns its head's seq), then waits on that connection until an
+    /// event past that seq is stored or half a second passes, and calls it again. While the storage
+    /// cannot be reached the rounds fail (nil) and are retried after a short pause; the store
+    /// reconnects on its own.
+    /// - Parameter round: the caller's reading of the log; the next round begins once it returns.
+    func followRevocations(_ round: @escaping @Sendable (any RevocationLogReader) async -> UInt64?) async
 
     /// Runs `body` holding the lock that keeps key ring changes to one instance at a time.
     /// - Parameter body: reads the stored ring and saves the changed one.
@@ -18,10 +20,4 @@ public protocol SharedTokenStore: TokenStore {
 
     /// False while the storage cannot be reached (writes then fail with `unavailable`).
     var isReachable: Bool { get }
-
-    /// Whether `followRevocations` confirmed within `bound` that this instance has been told of
-    /// every stored revocation: while it has not, the instance's revocations in memory may be
-    /// missing some, and Validate answers `UNAVAILABLE` instead of guessing.
-    /// - Parameter bound: how old the last confirmation may be.
-    func followsRevocations(within bound: Duration) -> Bool
 }

@@ -11,6 +11,8 @@ enum StoreSchema {
 
     /// `meta` key of the highest revocation event `seq` that was purged.
     static let purgedSeqKey = "purged_seq"
+    /// `meta` key of the revocation log's epoch (written when the log gets one).
+    static let logEpochKey = "log_epoch"
 
     /// A revocation kind as stored: the wire enum's number.
     static func storedKind(_ kind: RevocationEvent.Kind) -> Int64 {

@@ -8,7 +8,7 @@ import TokenCore
 /// A store that cannot reach its storage throws `TokenStoreError.unavailable`, which the service
 /// answers with `UNAVAILABLE`. Implementations: `EmbeddedTokenStore` (SQLite under a data
 /// directory) and, for several instances sharing state, a Redis store.
-public protocol TokenStore: Sendable {
+public protocol TokenStore: RevocationLogReader {
     /// "embedded" or "redis", as `Health` reports it.
     var kind: String { get }
 
@@ -79,13 +79,17 @@ public protocol TokenStore: Sendable {
     /// - Returns: the stored event (with its `seq`) and how many live sessions it ended.
     func revoke(_ revocation: RevocationRequest) async throws(TokenStoreError) -> RevocationReceipt
 
-    /// The events after `seq` that the log still holds, oldest first, at most `limit` of them.
-    /// The page says whether the log still holds every event after `seq`: expired events are purged.
-    func revocationEvents(after seq: UInt64, limit: Int) async throws(TokenStoreError) -> RevocationEventPage
-
-    /// Every revocation still in force at `now` (one event per target, the latest), and the newest
-    /// sequence number stored: the state a snapshot carries.
+    /// Every revocation still in force at `now` (one event per target, the latest), the newest
+    /// sequence number stored and the log's epoch: the whole state, read at once.
     func activeRevocations(now: Int64) async throws(TokenStoreError) -> RevocationSnapshot
+
+    // MARK: The revocation log's identity
+
+    /// Starts a new epoch of the revocation log, unless the log's epoch is no longer `epoch` (an
+    /// instance sharing the store started one first): a compare-and-set, so racing instances agree.
+    /// - Parameter epoch: the epoch the caller found (0: none).
+    /// - Returns: the epoch in force after the call, the new one or the one that got there first.
+    func startRevocationLogEpoch(replacing epoch: UInt64) async throws(TokenStoreError) -> UInt64
 
     // MARK: Maintenance
 
@@ -248,14 +252,26 @@ public struct RevocationRequest: Sendable, Hashable {
     public var expiresAt: Int64
     /// Free-form reason for the audit log.
     public var reason: String
+    /// False (a new revocation): the store decides the stored times at commit, after every token
+    /// minted before it. True: the times were decided before (a revocation written back after the
+    /// store lost it) and are stored as they are, so it covers no token minted since.
+    public var timesAreDecided: Bool
 
     /// Creates a revocation request.
-    public init(kind: RevocationEvent.Kind, value: String, revokedAt: Int64, expiresAt: Int64, reason: String) {
+    public init(
+        kind: RevocationEvent.Kind,
+        value: String,
+        revokedAt: Int64,
+        expiresAt: Int64,
+        reason: String,
+        timesAreDecided: Bool = false
+    ) {
         self.kind = kind
         self.value = value
         self.revokedAt = revokedAt
         self.expiresAt = expiresAt
         self.reason = reason
+        self.timesAreDecided = timesAreDecided
     }
 }
 
@@ -281,11 +297,14 @@ public struct RevocationEventPage: Sendable, Hashable {
     /// nothing they covered is still valid, but a watcher resuming from that `seq` is owed a
     /// snapshot (the contract says so).
     public var isComplete: Bool
+    /// The log's epoch at the read (0: none yet).
+    public var epoch: UInt64
 
     /// Creates a page.
-    public init(events: [RevocationEvent], isComplete: Bool) {
+    public init(events: [RevocationEvent], isComplete: Bool, epoch: UInt64 = 0) {
         self.events = events
         self.isComplete = isComplete
+        self.epoch = epoch
     }
 }
 
@@ -295,10 +314,13 @@ public struct RevocationSnapshot: Sendable, Hashable {
     public var events: [RevocationEvent]
     /// The newest sequence number stored (0 when none).
     public var headSeq: UInt64
+    /// The log's epoch at the read (0: none yet).
+    public var epoch: UInt64
 
     /// Creates a snapshot.
-    public init(events: [RevocationEvent], headSeq: UInt64) {
+    public init(events: [RevocationEvent], headSeq: UInt64, epoch: UInt64 = 0) {
         self.events = events
         self.headSeq = headSeq
+        self.epoch = epoch
     }
 }

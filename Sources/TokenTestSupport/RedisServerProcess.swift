@@ -60,8 +60,9 @@ public final class RedisServerProcess: @unchecked Sendable {
     public var url: String { "redis://127.0.0.1:\(port)" }
 
     /// Starts `redis-server` and waits until it accepts connections (at most `timeout`).
+    /// - Parameter appendOnly: whether it logs every write (else it loads `dump.rdb` of its directory).
     /// - Throws: when it cannot be started or does not listen in time.
-    public func start(timeout: Duration = .seconds(10)) throws {
+    public func start(timeout: Duration = .seconds(10), appendOnly: Bool = true) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         if executable == "redis-sentinel" {
@@ -72,7 +73,8 @@ public final class RedisServerProcess: @unchecked Sendable {
         } else {
             process.arguments =
                 [
-                    executable, "--bind", "127.0.0.1", "--port", "\(port)", "--save", "", "--appendonly", "yes",
+                    executable, "--bind", "127.0.0.1", "--port", "\(port)", "--save", "",
+                    "--appendonly", appendOnly ? "yes" : "no",
                     "--appendfsync", "always", "--dir", directory, "--daemonize", "no",
                     "--logfile", directory + "/redis.log",
                 ] + extraArguments
@@ -88,6 +90,19 @@ public final class RedisServerProcess: @unchecked Sendable {
             }
             usleep(20_000)
         }
+    }
+
+    /// Kills the server and starts it again from `snapshot`, an RDB file it saved earlier (`SAVE`,
+    /// then a copy): what a restart from an older snapshot, or the promotion of a replica that
+    /// lags, leaves behind. Every write after the snapshot is lost.
+    /// - Throws: when the files cannot be put in place or the server does not start.
+    public func restart(fromSnapshot snapshot: String) throws {
+        stop(signal: SIGKILL)
+        let files = FileManager.default
+        try? files.removeItem(atPath: directory + "/appendonlydir")
+        try? files.removeItem(atPath: directory + "/dump.rdb")
+        try files.copyItem(atPath: snapshot, toPath: directory + "/dump.rdb")
+        try start(appendOnly: false)
     }
 
     /// Stops the server with `signal` and waits for it to exit.

@@ -50,7 +50,10 @@ struct BenchService {
         )
         let task = Task { try await services.run() }
         do {
-            return BenchService(port: try await server.listeningAddress().port, services: services, task: task)
+            let port = try await server.listeningAddress().port
+            // As tokend before its listening line: on Redis, once the revocation log is followed.
+            try await service.waitUntilReady()
+            return BenchService(port: port, services: services, task: task)
         } catch {
             task.cancel()
             throw error

@@ -37,8 +37,10 @@ struct FanoutCommand: AsyncParsableCommand {
         let onB = TokenServiceClient(
             wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: b.port)], credential: "bench"))
 
-        let head = try await onA.revoke(RevokeRequest(target: .tokenID("fanout-start"))).seq
-        var batches = onB.watchRevocations(WatchRevocationsRequest(sinceSeq: head)).makeAsyncIterator()
+        _ = try await onA.revoke(RevokeRequest(target: .tokenID("fanout-start")))
+        // A snapshot first: the timed revocations come after it completes.
+        var batches = onB.watchRevocations(WatchRevocationsRequest()).makeAsyncIterator()
+        while let batch = try await batches.next(), batch.snapshot {}
         var latencies: [Duration] = []
         latencies.reserveCapacity(count)
         for index in 0..<count {

@@ -8,13 +8,14 @@ struct WatchCommand: AsyncParsableCommand {
         commandName: "watch",
         abstract: "Print revocations as they happen (a snapshot first, unless --since is given).",
         discussion: """
-            Each line shows the batch's head_seq, the seq applied so far, the lag in events (head_seq - \
-            applied seq) and the milliseconds since the previous batch; a batch after a gap longer than \
-            --stale-after is marked stale, and while no batch arrives a `stale` line is printed every \
-            --stale-after seconds.
+            Each line shows the log's epoch (seqs count within it), the batch's head_seq, the seq applied so \
+            far, the lag in events (head_seq - applied seq) and the milliseconds since the previous batch; a \
+            batch after a gap longer than --stale-after is marked stale, and while no batch arrives a `stale` \
+            line is printed every --stale-after seconds. To resume, give both --since and --epoch: a seq of \
+            another epoch is answered with a snapshot.
 
-            JSON: one object per line, {"type": "event" | "snapshot" | "heartbeat" | "stale", "seq", \
-            "kind", "value", "revoked_at", "expires_at", "head_seq", "applied_seq", "lag_events", \
+            JSON: one object per line, {"type": "event" | "snapshot" | "heartbeat" | "stale", "epoch", \
+            "seq", "kind", "value", "revoked_at", "expires_at", "head_seq", "applied_seq", "lag_events", \
             "since_last_batch_ms", "stale"}; the event fields are null on heartbeat and stale lines.
             """
     )
@@ -23,8 +24,11 @@ struct WatchCommand: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "Resume after this sequence number.")
+    @Option(help: "Resume after this sequence number (of the log epoch --epoch).")
     var since: UInt64 = 0
+
+    @Option(help: "The log epoch --since belongs to, as watch printed it.")
+    var epoch: UInt64 = 0
 
     @Flag(help: "Also print heartbeats (batches without events).")
     var heartbeats = false
@@ -51,7 +55,7 @@ struct WatchCommand: AsyncParsableCommand {
             staleAfter: .milliseconds(Int64((staleAfter * 1_000).rounded(.up))),
             limit: count
         )
-        let request = WatchRevocationsRequest(sinceSeq: since)
+        let request = WatchRevocationsRequest(sinceSeq: since, epoch: epoch)
         try await connection.withClient { client in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {

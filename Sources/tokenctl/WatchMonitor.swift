@@ -11,6 +11,8 @@ actor WatchMonitor {
     private let clock = ContinuousClock()
     private var lastBatch: ContinuousClock.Instant
     private var appliedSeq: UInt64 = 0
+    /// The log epoch of the last batch.
+    private var epoch: UInt64 = 0
     /// The head_seq of the last batch.
     private var headSeq: UInt64 = 0
     private var printed = 0
@@ -39,6 +41,11 @@ actor WatchMonitor {
         let gap = now - lastBatch
         lastBatch = now
         staleReports = 0
+        if batch.epoch != epoch {
+            // Seqs of another epoch: what was applied counts no more.
+            epoch = batch.epoch
+            appliedSeq = 0
+        }
         headSeq = batch.headSeq
         let timing = Timing(sinceLastBatch: gap, stale: gap > staleAfter)
         if batch.events.isEmpty {
@@ -98,6 +105,7 @@ actor WatchMonitor {
         if json {
             try Output.printJSON([
                 "type": snapshot ? "snapshot" : "event",
+                "epoch": epoch,
                 "seq": event.seq,
                 "kind": Output.name(event.kind),
                 "value": event.value,
@@ -112,7 +120,8 @@ actor WatchMonitor {
             return
         }
         line(
-            "\(snapshot ? "snapshot" : "revoked") seq=\(event.seq) kind=\(event.kind) value=\(event.value)"
+            "\(snapshot ? "snapshot" : "revoked") epoch=\(epoch) seq=\(event.seq) kind=\(event.kind)"
+                + " value=\(event.value)"
                 + " revoked_at=\(Output.time(event.revokedAt)) expires_at=\(Output.time(event.expiresAt))"
                 + " head_seq=\(headSeq) applied_seq=\(appliedSeq) lag=\(lag) since_last_batch=\(timing.milliseconds)ms"
                 + (timing.stale ? " stale" : "")
@@ -124,13 +133,13 @@ actor WatchMonitor {
         if json {
             try Output.printJSON(
                 Self.withoutEvent(
-                    type: "heartbeat", headSeq: headSeq, appliedSeq: appliedSeq, lag: lag, timing: timing
+                    type: "heartbeat", epoch: epoch, headSeq: headSeq, appliedSeq: appliedSeq, lag: lag, timing: timing
                 )
             )
             return
         }
         line(
-            "heartbeat head_seq=\(headSeq) applied_seq=\(appliedSeq) lag=\(lag)"
+            "heartbeat epoch=\(epoch) head_seq=\(headSeq) applied_seq=\(appliedSeq) lag=\(lag)"
                 + " since_last_batch=\(timing.milliseconds)ms" + (timing.stale ? " stale" : "")
         )
     }
@@ -139,18 +148,22 @@ actor WatchMonitor {
         let timing = Timing(sinceLastBatch: gap, stale: true)
         if json {
             try Output.printJSON(
-                Self.withoutEvent(type: "stale", headSeq: headSeq, appliedSeq: appliedSeq, lag: lag, timing: timing)
+                Self.withoutEvent(
+                    type: "stale", epoch: epoch, headSeq: headSeq, appliedSeq: appliedSeq, lag: lag, timing: timing)
             )
             return
         }
-        line("stale no batch for \(timing.milliseconds)ms head_seq=\(headSeq) applied_seq=\(appliedSeq) lag=\(lag)")
+        line(
+            "stale no batch for \(timing.milliseconds)ms epoch=\(epoch) head_seq=\(headSeq) applied_seq=\(appliedSeq)"
+                + " lag=\(lag)")
     }
 
-    private static func withoutEvent(type: String, headSeq: UInt64, appliedSeq: UInt64, lag: UInt64, timing: Timing)
-        -> Output.Object
-    {
+    private static func withoutEvent(
+        type: String, epoch: UInt64, headSeq: UInt64, appliedSeq: UInt64, lag: UInt64, timing: Timing
+    ) -> Output.Object {
         [
             "type": type,
+            "epoch": epoch,
             "seq": NSNull(),
             "kind": NSNull(),
             "value": NSNull(),

@@ -195,7 +195,8 @@ struct Tokend: AsyncParsableCommand {
             services.append(.init(service: httpServerInstance))
             httpServer = httpServerInstance
         }
-        services.append(.init(service: ReadinessAnnouncer(server: server, httpServer: httpServer)))
+        services.append(
+            .init(service: ReadinessAnnouncer(service: tokenService, server: server, httpServer: httpServer)))
         if rpc.tls != nil {
             // Trapped before the ready line, so a SIGHUP right after it reloads instead of killing.
             let hangups = await UnixSignalsSequence(trapping: .sighup)
@@ -259,14 +260,21 @@ struct StartupError: Error, CustomStringConvertible {
     }
 }
 
-/// Prints the line external harnesses wait for once the server is bound, and a second one for the
-/// HTTP port when there is one.
+/// Prints the line external harnesses wait for once every method can be answered (the server is
+/// bound, and on Redis the revocations are followed), and a second one for the HTTP port when there
+/// is one.
 struct ReadinessAnnouncer: Service {
+    let service: TokenService
     let server: RPCServer
     let httpServer: HTTPServer?
 
     func run() async throws {
         let address = try await server.listeningAddress()
+        do {
+            try await cancelWhenGracefulShutdown { try await service.waitUntilReady() }
+        } catch {
+            return  // shut down before it was ready
+        }
         print("tokend listening on \(address.host):\(address.port)")
         if let httpServer {
             let httpAddress = try await httpServer.listeningAddress()

@@ -3,42 +3,20 @@ import Synchronization
 import TokenCore
 import TokenStore
 
-/// An embedded store with two hooks for tests; everything else goes straight to the embedded store.
+/// An embedded store with hooks for tests; everything else goes straight to the embedded store.
 /// - Reads of the revocation log fail while `failingReads` is above zero (each failure counts it
 ///   down and is reported on `failures`).
-/// - Snapshot reads (`activeRevocations`) are counted, and wait while `holdsSnapshots` until
-///   `releaseSnapshots()`.
+/// - The events its revocation reads returned (of the log and of the state) are counted (`eventsRead`).
 final class HookedStore: TokenStore {
     let base: EmbeddedTokenStore
     let failingReads = Atomic<Int>(0)
     let failures: AsyncStream<Void>
     private let reportFailure: AsyncStream<Void>.Continuation
-    let snapshotReads = Atomic<Int>(0)
-    let snapshotsStarted: AsyncStream<Void>
-    private let reportSnapshotStarted: AsyncStream<Void>.Continuation
-    private let snapshotGate = Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    let eventsRead = Atomic<Int>(0)
 
     init(base: EmbeddedTokenStore) {
         self.base = base
         (failures, reportFailure) = AsyncStream.makeStream()
-        (snapshotsStarted, reportSnapshotStarted) = AsyncStream.makeStream()
-    }
-
-    /// Makes snapshot reads wait until `releaseSnapshots()`.
-    func holdSnapshots() {
-        snapshotGate.withLock { $0.held = true }
-    }
-
-    /// Lets every waiting and future snapshot read go on.
-    func releaseSnapshots() {
-        let waiters = snapshotGate.withLock { gate in
-            gate.held = false
-            defer { gate.waiters = [] }
-            return gate.waiters
-        }
-        for waiter in waiters {
-            waiter.resume()
-        }
     }
 
     var kind: String { base.kind }
@@ -50,7 +28,17 @@ final class HookedStore: TokenStore {
             throw .unavailable("injected read failure")
         }
         failingReads.store(0, ordering: .relaxed)
-        return try await base.revocationEvents(after: seq, limit: limit)
+        let page = try await base.revocationEvents(after: seq, limit: limit)
+        eventsRead.add(page.events.count, ordering: .relaxed)
+        return page
+    }
+
+    func revocationLogHead() async throws(TokenStoreError) -> RevocationLogHead {
+        try await base.revocationLogHead()
+    }
+
+    func startRevocationLogEpoch(replacing epoch: UInt64) async throws(TokenStoreError) -> UInt64 {
+        try await base.startRevocationLogEpoch(replacing: epoch)
     }
 
     func loadSigningKeys() async throws(TokenStoreError) -> [StoredSigningKey] {
@@ -95,20 +83,9 @@ final class HookedStore: TokenStore {
     }
 
     func activeRevocations(now: Int64) async throws(TokenStoreError) -> RevocationSnapshot {
-        snapshotReads.add(1, ordering: .relaxed)
-        reportSnapshotStarted.yield()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let held = snapshotGate.withLock { gate in
-                if gate.held {
-                    gate.waiters.append(continuation)
-                }
-                return gate.held
-            }
-            if !held {
-                continuation.resume()
-            }
-        }
-        return try await base.activeRevocations(now: now)
+        let snapshot = try await base.activeRevocations(now: now)
+        eventsRead.add(snapshot.events.count, ordering: .relaxed)
+        return snapshot
     }
 
     func purgeExpired(now: Int64) async throws(TokenStoreError) {

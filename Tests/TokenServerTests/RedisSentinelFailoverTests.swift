@@ -118,7 +118,8 @@ struct RedisSentinelFailoverTests {
         for worker in workers {
             await worker.value
         }
-        #expect(try await client.health().serving)
+        // Serving again once it follows the promoted master's revocations too.
+        #expect(try await eventually(within: .seconds(10)) { (try? await client.health().serving) == true })
 
         let failures = load.failures.withLock { $0 }
         #expect(Set(failures.keys).isSubset(of: [UInt32(RPCError.Code.unavailable.rawValue)]), "\(failures)")

@@ -18,7 +18,7 @@ import TokenTestSupport
         let backend = TestMetrics()
         let hub = try await RevocationHub(
             store: store,
-            now: 1_000,
+            clock: ManualClock(start: 1_000),
             queueLimit: 100,
             logger: logger,
             metricsFactory: backend

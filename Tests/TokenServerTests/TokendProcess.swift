@@ -1,12 +1,20 @@
 import Foundation
+import Synchronization
 import TokenCore
 import TokenTestSupport
 
-/// The real `tokend` binary, started on a free loopback port with a callers file of the test callers.
+/// The real `tokend` binary, started on a loopback port with a callers file of the test callers.
+/// Its standard output is read line by line as it comes.
 final class TokendProcess {
     let process: Process
+    /// The RPC port (from its `tokend listening on` line; the one asked for before that line).
     let port: Int
-    private let output: Pipe
+    private let output = Output()
+
+    /// The lines read so far, and whether the output ended.
+    private final class Output: Sendable {
+        let state = Mutex<(lines: [String], ended: Bool)>(([], false))
+    }
 
     /// The binary next to the test bundle (both are products of the same build), or `$TOKEND_BINARY`.
     static var binaryPath: String {
@@ -29,17 +37,21 @@ final class TokendProcess {
         return path
     }
 
-    /// Starts `tokend` on `dataDirectory` and waits for its `tokend listening on` line.
+    /// Starts `tokend` on `dataDirectory` and, unless told not to, waits for its `tokend listening
+    /// on` line.
     /// - Parameters:
-    ///   - listenPort: the loopback port to listen on (0: a free one).
+    ///   - listenPort: the loopback port to listen on (0: a free one; give one when not waiting).
     ///   - errorFile: a file its standard error (the log) goes to, instead of this process's.
+    ///   - waitUntilListening: whether to wait for the listening line (at most `timeout`).
     init(
         dataDirectory: String,
         callersFile: String,
         listenPort: Int = 0,
         extraArguments: [String] = [],
         environment: [String: String] = [:],
-        errorFile: String? = nil
+        errorFile: String? = nil,
+        waitUntilListening: Bool = true,
+        timeout: Duration = .seconds(60)
     ) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
@@ -49,14 +61,82 @@ final class TokendProcess {
                 "--listen", "127.0.0.1:\(listenPort)", "--data-dir", dataDirectory, "--callers", callersFile,
                 "--issuer", "https://tokens.test", "--log-level", "warning",
             ] + extraArguments
-        output = Pipe()
-        process.standardOutput = output
+        let pipe = Pipe()
+        process.standardOutput = pipe
         if let errorFile {
-            FileManager.default.createFile(atPath: errorFile, contents: nil)
+            _ = FileManager.default.createFile(atPath: errorFile, contents: nil)
             process.standardError = FileHandle(forWritingAtPath: errorFile)
         }
+        let output = self.output
         try process.run()
-        port = try Self.readListeningPort(from: output.fileHandleForReading)
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread {
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                guard !chunk.isEmpty else { break }
+                pending.append(chunk)
+                while let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: pending[pending.startIndex..<end], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...end)
+                    output.state.withLock { $0.lines.append(line) }
+                }
+            }
+            output.state.withLock { $0.ended = true }
+        }
+        guard waitUntilListening else {
+            port = listenPort
+            return
+        }
+        let line = try Self.waitForLine(output, startingWith: "tokend listening on ", within: timeout)
+        guard let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
+            throw TokendProcessError(message: "unexpected listening line from tokend: \(line)")
+        }
+        self.port = port
+    }
+
+    /// The lines it printed so far.
+    var lines: [String] {
+        output.state.withLock { $0.lines }
+    }
+
+    /// Waits for a line starting with `prefix` (polling every 10 ms).
+    /// - Returns: the line.
+    /// - Throws: when tokend exits first or `limit` passes, with what it printed.
+    func waitForLine(startingWith prefix: String, within limit: Duration = .seconds(60)) throws -> String {
+        try Self.waitForLine(output, startingWith: prefix, within: limit)
+    }
+
+    /// The port of its `tokend http listening on` line.
+    func httpPort(within limit: Duration = .seconds(60)) throws -> Int {
+        let line = try waitForLine(startingWith: "tokend http listening on ", within: limit)
+        guard let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
+            throw TokendProcessError(message: "unexpected http listening line from tokend: \(line)")
+        }
+        return port
+    }
+
+    private static func waitForLine(
+        _ output: Output,
+        startingWith prefix: String,
+        within limit: Duration
+    ) throws -> String {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            let (found, lines, ended) = output.state.withLock { output in
+                (output.lines.first { $0.hasPrefix(prefix) }, output.lines, output.ended)
+            }
+            if let found {
+                return found
+            }
+            guard !ended else {
+                throw TokendProcessError(message: "tokend exited before printing \(prefix)…; it printed \(lines)")
+            }
+            guard ContinuousClock.now < deadline else {
+                throw TokendProcessError(message: "tokend printed no \(prefix)… within \(limit); it printed \(lines)")
+            }
+            usleep(10_000)
+        }
     }
 
     /// Runs `tokend` with `arguments` (and `environment` added to this process's) until it exits:
@@ -93,25 +173,6 @@ final class TokendProcess {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-    }
-
-    private static func readListeningPort(from handle: FileHandle) throws -> Int {
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            guard !chunk.isEmpty else {
-                throw TokendProcessError(message: "tokend exited before listening: \(String(decoding: line, as: UTF8.self))")
-            }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        let prefix = "tokend listening on "
-        guard let first = text.split(separator: "\n").first, first.hasPrefix(prefix),
-            let port = first.split(separator: ":").last.flatMap({ Int($0) })
-        else {
-            throw TokendProcessError(message: "unexpected first line from tokend: \(text)")
-        }
-        return port
     }
 }
 

@@ -61,6 +61,24 @@ struct SpendRevocationTests {
     }
 
     @Test(arguments: StoreKind.all)
+    func aWrittenBackRevocationKeepsItsDecidedTimes(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
+        defer { fixture.remove() }
+        let store = try await fixture.openStore()
+        // A login after the original revocation, with tokens from 5,000 on.
+        try await store.createSession(StoreFixture.session("s1", createdAt: 5_000), refreshToken: nil)
+
+        // Written back after the store lost it: the login since must stay outside it.
+        let receipt = try await store.revoke(
+            RevocationRequest(
+                kind: .subject, value: "alice", revokedAt: 3_000, expiresAt: 4_000, reason: "", timesAreDecided: true))
+        #expect(receipt.event.revokedAt == 3_000)
+        #expect(receipt.event.expiresAt == 4_000)
+        #expect(try await store.liveSessions(subject: "alice", now: 5_000, limit: 10).map(\.sessionID) == ["s1"])
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.all)
     func aSessionRevocationLastsUntilTheTokenOfItsLastRefreshExpired(kind: StoreKind) async throws {
         let fixture = try StoreFixture(kind)
         defer { fixture.remove() }

@@ -66,7 +66,7 @@ private func expectEncoding<Message: WireMessage & Equatable>(
         try expectEncoding(
             MessageSamples.revocationBatch,
             "0a1a080710031a087573c3a9722d34322080e2cfaa06288085d5aa060a1b080810ffffffffffffffffff011a017820fb"
-                + "ffffffffffffffff0110081801"
+                + "ffffffffffffffff011008180120cb89ec8ff723"
         )
     }
 

@@ -81,7 +81,7 @@ enum MessageSamples {
 
     static let rotateKeysResponse = RotateKeysResponse(keyID: "k2")
 
-    static let watchRevocationsRequest = WatchRevocationsRequest(sinceSeq: 12_345_678_901)
+    static let watchRevocationsRequest = WatchRevocationsRequest(sinceSeq: 12_345_678_901, epoch: 1_234_567_890_123)
 
     static let revocationEvent = WireRevocationEvent(
         seq: 7,
@@ -95,7 +95,8 @@ enum MessageSamples {
     static let revocationBatch = RevocationBatch(
         events: [revocationEvent, WireRevocationEvent(seq: 8, kind: .unrecognized(-1), value: "x", revokedAt: -5)],
         headSeq: 8,
-        snapshot: true
+        snapshot: true,
+        epoch: 1_234_567_890_123
     )
 
     static let listSessionsRequest = ListSessionsRequest(subject: "usér-42")

@@ -29,6 +29,13 @@ final class TokenctlCommandTests {
         return seq
     }
 
+    /// The revocation log's epoch, from the first line of a snapshot (the store must hold a revocation).
+    private func epoch() throws -> Int {
+        let run = try server.tokenctl(as: "gateway", ["watch", "--count", "1", "--json"])
+        #expect(run.status == 0, "\(run.standardError)")
+        return try #require(try run.jsonObject()["epoch"] as? Int)
+    }
+
     @Test func healthInTextAndJSON() throws {
         let text = try server.tokenctl(as: "admin", ["health"])
         #expect(text.status == 0)
@@ -268,6 +275,8 @@ final class TokenctlCommandTests {
         #expect(lines.count == 1)
         let line = try #require(lines.first)
         #expect(line["type"] as? String == "snapshot")
+        let epoch = try #require(line["epoch"] as? Int)
+        #expect(epoch > 0)
         #expect(line["seq"] as? Int == seq)
         #expect(line["kind"] as? String == "TOKEN")
         #expect(line["value"] as? String == tokenID)
@@ -281,7 +290,7 @@ final class TokenctlCommandTests {
         let text = try server.tokenctl(as: "gateway", ["watch", "--count", "1"])
         #expect(text.status == 0)
         #expect(text.lines.count == 1)
-        #expect(text.lines.first?.hasPrefix("snapshot seq=\(seq) kind=token value=\(tokenID)") == true)
+        #expect(text.lines.first?.hasPrefix("snapshot epoch=\(epoch) seq=\(seq) kind=token value=\(tokenID)") == true)
         #expect(text.lines.first?.contains("head_seq=\(seq) applied_seq=\(seq) lag=0") == true)
     }
 
@@ -290,8 +299,10 @@ final class TokenctlCommandTests {
         for subject in ["judy", "ken", "leo"] {
             seqs.append(try revoke(tokenID: try #require(try issue(subject)["token_id"] as? String)))
         }
+        let epoch = try epoch()
         // After the first: the two later events come in one batch whose head is the last.
-        let json = try server.tokenctl(as: "gateway", ["watch", "--since", "\(seqs[0])", "--count", "2", "--json"])
+        let json = try server.tokenctl(
+            as: "gateway", ["watch", "--since", "\(seqs[0])", "--epoch", "\(epoch)", "--count", "2", "--json"])
         #expect(json.status == 0, "\(json.standardError)")
         let lines = try json.jsonLines()
         #expect(lines.map { $0["type"] as? String } == ["event", "event"])
@@ -300,18 +311,20 @@ final class TokenctlCommandTests {
         #expect(lines.map { $0["applied_seq"] as? Int } == [seqs[1], seqs[2]])
         #expect(lines.map { $0["lag_events"] as? Int } == [1, 0])
 
-        let text = try server.tokenctl(as: "gateway", ["watch", "--since", "\(seqs[0])", "--count", "1"])
+        let text = try server.tokenctl(
+            as: "gateway", ["watch", "--since", "\(seqs[0])", "--epoch", "\(epoch)", "--count", "1"])
         #expect(text.status == 0)
         #expect(text.lines.count == 1)
-        #expect(text.lines.first?.hasPrefix("revoked seq=\(seqs[1]) kind=token") == true)
+        #expect(text.lines.first?.hasPrefix("revoked epoch=\(epoch) seq=\(seqs[1]) kind=token") == true)
         #expect(text.lines.first?.contains("head_seq=\(seqs[2]) applied_seq=\(seqs[1]) lag=1") == true)
     }
 
     @Test func watchFollowsLiveRevocations() throws {
         let first = try revoke(tokenID: try #require(try issue("mallory")["token_id"] as? String))
+        let epoch = try epoch()
         let watch = try CommandLineRun.start(
             tokenctlArguments: server.withConnection(
-                ["watch", "--since", "\(first)", "--count", "1", "--json"], as: "gateway"),
+                ["watch", "--since", "\(first)", "--epoch", "\(epoch)", "--count", "1", "--json"], as: "gateway"),
             in: server.directory
         )
         // Whether the watch subscribed before or after this revocation, it is the event after `first`.
@@ -327,14 +340,17 @@ final class TokenctlCommandTests {
 
     @Test func watchShowsHeartbeats() throws {
         let seq = try revoke(tokenID: try #require(try issue("niaj")["token_id"] as? String))
+        let epoch = try epoch()
         let json = try server.tokenctl(
-            as: "gateway", ["watch", "--since", "\(seq)", "--heartbeats", "--count", "2", "--json"])
+            as: "gateway",
+            ["watch", "--since", "\(seq)", "--epoch", "\(epoch)", "--heartbeats", "--count", "2", "--json"])
         #expect(json.status == 0, "\(json.standardError)")
         let lines = try json.jsonLines()
         #expect(lines.count == 2)
         for line in lines {
             #expect(line["type"] as? String == "heartbeat")
             #expect(line["seq"] is NSNull)
+            #expect(line["epoch"] as? Int == epoch)
             #expect(line["head_seq"] as? Int == seq)
             #expect(line["applied_seq"] as? Int == seq)
             #expect(line["lag_events"] as? Int == 0)
@@ -342,9 +358,10 @@ final class TokenctlCommandTests {
             #expect(line["stale"] is Bool)
         }
 
-        let text = try server.tokenctl(as: "gateway", ["watch", "--since", "\(seq)", "--heartbeats", "--count", "1"])
+        let text = try server.tokenctl(
+            as: "gateway", ["watch", "--since", "\(seq)", "--epoch", "\(epoch)", "--heartbeats", "--count", "1"])
         #expect(text.status == 0)
-        let heartbeat = "heartbeat head_seq=\(seq) applied_seq=\(seq) lag=0 since_last_batch="
+        let heartbeat = "heartbeat epoch=\(epoch) head_seq=\(seq) applied_seq=\(seq) lag=0 since_last_batch="
         #expect(text.lines.first?.hasPrefix(heartbeat) == true)
     }
 }

@@ -540,10 +540,16 @@ struct  Token__V1__WatchRevocationsRequest
    * Resume after this sequence number; 0 = start from a snapshot.
    */
   uint64_t since_seq;
+  /*
+   * The log epoch since_seq belongs to: the epoch of the batches the client applied. Seqs count
+   * within one epoch only. A resume whose epoch is not the server's current one (0 included, as a
+   * client that predates epochs sends) is answered with a snapshot.
+   */
+  uint64_t epoch;
 };
 #define TOKEN__V1__WATCH_REVOCATIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&token__v1__watch_revocations_request__descriptor) \
-    , 0 }
+    , 0, 0 }
 
 
 struct  Token__V1__RevocationEvent
@@ -575,6 +581,13 @@ struct  Token__V1__RevocationEvent
     , 0, TOKEN__V1__REVOCATION_KIND__REVOCATION_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0 }
 
 
+/*
+ * One item of the stream. A batch with snapshot false certifies, when the server sends it, that
+ * the client now holds every revocation up to head_seq: a server that cannot follow its store
+ * sends none (no heartbeat either), and its clients' mirrors go stale. A snapshot is one or more
+ * batches with snapshot true, then a batch with snapshot false that completes it; it is sent as the
+ * client reads it, so a slow reader gets it whole.
+ */
 struct  Token__V1__RevocationBatch
 {
   ProtobufCMessage base;
@@ -584,17 +597,24 @@ struct  Token__V1__RevocationBatch
   size_t n_events;
   Token__V1__RevocationEvent **events;
   /*
-   * The newest seq the server has stored.
+   * The newest seq the client holds once it applied this batch (of a snapshot: once it is complete).
    */
   uint64_t head_seq;
   /*
    * True for the batches of a snapshot (clear the mirror at the first of them).
    */
   protobuf_c_boolean snapshot;
+  /*
+   * The log epoch of every seq in the batch. The server starts a new epoch when its store's log went
+   * back (it lost writes), and then ends every stream; a batch whose epoch differs from the one the
+   * client applied is not a continuation: the client resumes and gets a snapshot. 0 from servers
+   * that predate epochs.
+   */
+  uint64_t epoch;
 };
 #define TOKEN__V1__REVOCATION_BATCH__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&token__v1__revocation_batch__descriptor) \
-    , 0,NULL, 0, 0 }
+    , 0,NULL, 0, 0, 0 }
 
 
 struct  Token__V1__ListSessionsRequest

@@ -5,16 +5,19 @@ import CTokenProto
 public struct RevocationBatch: Sendable, Hashable {
     /// Events in seq order (none for a heartbeat).
     public var events: [WireRevocationEvent]
-    /// The newest seq the server has stored.
+    /// The newest seq the client holds once it applied the batch (of a snapshot: once it is complete).
     public var headSeq: UInt64
     /// True for the batches of a snapshot (the client clears its mirror at the first of them).
     public var snapshot: Bool
+    /// The log epoch the batch's seqs belong to (0 from servers that predate epochs).
+    public var epoch: UInt64
 
     /// Creates a batch.
-    public init(events: [WireRevocationEvent] = [], headSeq: UInt64 = 0, snapshot: Bool = false) {
+    public init(events: [WireRevocationEvent] = [], headSeq: UInt64 = 0, snapshot: Bool = false, epoch: UInt64 = 0) {
         self.events = events
         self.headSeq = headSeq
         self.snapshot = snapshot
+        self.epoch = epoch
     }
 }
 
@@ -30,7 +33,8 @@ extension RevocationBatch: ProtobufCBridged {
         self.init(
             events: try CField.messages(c.events, count: c.n_events, as: WireRevocationEvent.self),
             headSeq: c.head_seq,
-            snapshot: c.snapshot != 0
+            snapshot: c.snapshot != 0,
+            epoch: c.epoch
         )
     }
 
@@ -40,6 +44,7 @@ extension RevocationBatch: ProtobufCBridged {
         c.events = arena.messages(events)
         c.head_seq = headSeq
         c.snapshot = snapshot ? 1 : 0
+        c.epoch = epoch
         return c
     }
 }

@@ -4,10 +4,13 @@ import CTokenProto
 public struct WatchRevocationsRequest: Sendable, Hashable {
     /// Resume after this sequence number; 0 = start from a snapshot.
     public var sinceSeq: UInt64
+    /// The log epoch `sinceSeq` belongs to; a resume from another epoch (or 0) gets a snapshot.
+    public var epoch: UInt64
 
     /// Creates a request.
-    public init(sinceSeq: UInt64 = 0) {
+    public init(sinceSeq: UInt64 = 0, epoch: UInt64 = 0) {
         self.sinceSeq = sinceSeq
+        self.epoch = epoch
     }
 }
 
@@ -20,12 +23,13 @@ extension WatchRevocationsRequest: ProtobufCBridged {
     }
 
     init(cMessage c: borrowing Token__V1__WatchRevocationsRequest) throws(TokenWireError) {
-        self.init(sinceSeq: c.since_seq)
+        self.init(sinceSeq: c.since_seq, epoch: c.epoch)
     }
 
     func cMessage(in arena: CArena) -> Token__V1__WatchRevocationsRequest {
         var c = Self.emptyCMessage()
         c.since_seq = sinceSeq
+        c.epoch = epoch
         return c
     }
 }
