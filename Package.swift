@@ -259,7 +259,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenClientTests",
-            dependencies: ["TokenClient", "TokenCore", "TokenWire"],
+            dependencies: ["TokenClient", "TokenCore", "TokenRPC", "TokenWire"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

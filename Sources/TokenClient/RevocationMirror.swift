@@ -1,3 +1,4 @@
+import Synchronization
 import TokenCore
 import TokenWire
 
@@ -6,10 +7,21 @@ import TokenWire
 /// A snapshot is gathered aside and swapped in whole when the batch that completes it arrives, so
 /// the mirror in use never goes through an empty state. `generation` moves whenever the set may
 /// have gained an entry, so a cached verification knows when to check it again.
+///
+/// The struct lives under the validator's lock and is changed by one task at a time; what verifying
+/// tasks read (the set, the generation, when the last batch came) is in `published`, which they
+/// reach without that lock.
 struct RevocationMirror {
-    private(set) var revocations = RevocationSet()
+    /// What verifying tasks read without the validator's lock.
+    let published = PublishedMirror()
     /// Moves on every change that may revoke a token.
-    private(set) var generation: UInt64 = 0
+    var generation: UInt64 {
+        published.generation
+    }
+    /// The revocations in force.
+    var revocations: SharedRevocationSet {
+        published.revocations
+    }
     /// The highest seq applied.
     private(set) var appliedSeq: UInt64 = 0
     /// The newest seq the service reported.
@@ -22,8 +34,10 @@ struct RevocationMirror {
     /// When the mirror last held everything up to the service's head.
     private(set) var lastCurrentAt: ContinuousClock.Instant?
     /// A snapshot being received.
-    private var pendingSnapshot: RevocationSet?
+    private var pendingSnapshot: SharedRevocationSet.Contents?
     private var pendingSnapshotSeq: UInt64 = 0
+    /// What the last snapshot replaced, for the caller to release outside the lock.
+    private var replacedContents: SharedRevocationSet.Contents?
 
     /// The seq to resume from after a reconnect (0 asks for a snapshot).
     var resumeSeq: UInt64 {
@@ -44,7 +58,7 @@ struct RevocationMirror {
     /// Applies one batch of the stream.
     mutating func apply(_ batch: RevocationBatch, at now: ContinuousClock.Instant) {
         if batch.snapshot {
-            var snapshot = pendingSnapshot ?? RevocationSet()
+            var snapshot = pendingSnapshot ?? SharedRevocationSet.Contents()
             for event in batch.events {
                 if let event = RevocationEvent(event) { snapshot.apply(event) }
             }
@@ -52,12 +66,13 @@ struct RevocationMirror {
             pendingSnapshotSeq = batch.headSeq
             return
         }
-        if let snapshot = pendingSnapshot {
-            revocations = snapshot
+        if var snapshot = pendingSnapshot {
             pendingSnapshot = nil
+            revocations.exchangeContents(with: &snapshot)
+            replacedContents = snapshot
             appliedSeq = pendingSnapshotSeq
             snapshotsApplied += 1
-            generation &+= 1
+            published.advanceGeneration()
         }
         isSynchronized = true
         if !batch.events.isEmpty {
@@ -65,10 +80,11 @@ struct RevocationMirror {
                 if let event = RevocationEvent(event) { revocations.apply(event) }
                 appliedSeq = max(appliedSeq, event.seq)
             }
-            generation &+= 1
+            published.advanceGeneration()
         }
         headSeq = max(appliedSeq, batch.headSeq)
         lastBatchAt = now
+        published.markBatch(at: now)
         if appliedSeq >= headSeq {
             lastCurrentAt = now
         }
@@ -79,9 +95,52 @@ struct RevocationMirror {
         pendingSnapshot = nil
     }
 
-    /// Drops revocations whose tokens have all expired.
-    mutating func prune(now: Int64) {
-        revocations.prune(now: now)
+    /// Takes what the last snapshot replaced, so that the caller releases it after leaving the lock.
+    mutating func takeReplacedContents() -> SharedRevocationSet.Contents? {
+        defer { replacedContents = nil }
+        return replacedContents
+    }
+}
+
+/// The part of a `RevocationMirror` that verifying tasks read without the validator's lock: the
+/// revocations (sharded, see `SharedRevocationSet`), the generation, and when the last live batch
+/// of a synchronized mirror arrived.
+final class PublishedMirror: Sendable {
+    let revocations = SharedRevocationSet()
+    private let generationWord = Atomic<UInt64>(0)
+    /// Nanoseconds from `origin` to the last live batch; `Int64.min` before the first.
+    private let lastBatchWord = Atomic<Int64>(.min)
+    private static let origin = ContinuousClock.now
+
+    /// Moves on every change that may revoke a token. Read before the set: a check made after
+    /// reading generation G saw every revocation that G stands for.
+    var generation: UInt64 {
+        generationWord.load(ordering: .acquiring)
+    }
+
+    /// Marks a change of the set; call after the change.
+    func advanceGeneration() {
+        generationWord.wrappingAdd(1, ordering: .releasing)
+    }
+
+    /// Records a live batch of a synchronized mirror.
+    func markBatch(at instant: ContinuousClock.Instant) {
+        lastBatchWord.store(Self.nanoseconds(instant - Self.origin), ordering: .releasing)
+    }
+
+    /// Whether a live batch arrived within `staleAfter` (in nanoseconds) of `now`.
+    func isFresh(at now: ContinuousClock.Instant, staleAfterNanoseconds: Int64) -> Bool {
+        let last = lastBatchWord.load(ordering: .acquiring)
+        guard last != .min else { return false }
+        return Self.nanoseconds(now - Self.origin) - last <= staleAfterNanoseconds
+    }
+
+    /// A duration in whole nanoseconds (saturating).
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min + 1 : .max }
+        return scaled &+ attoseconds / 1_000_000_000
     }
 }
 

@@ -8,7 +8,7 @@ extension TokenValidator {
         var failures = 0
         while !Task.isCancelled {
             let since = storage.withLock { state in
-                state.counters.streamsOpened += 1
+                state.counters.increment(.streamsOpened)
                 return state.mirror.resumeSeq
             }
             do {
@@ -40,7 +40,7 @@ extension TokenValidator {
     /// Applies one batch and wakes the waiters it satisfies.
     func apply(_ batch: RevocationBatch) {
         let now = ContinuousClock.now
-        let (satisfied, becameFresh) = storage.withLock { state in
+        let (satisfied, becameFresh, replaced) = storage.withLock { state in
             state.mirror.apply(batch, at: now)
             let fresh = state.mirror.isFresh(at: now, staleAfter: configuration.staleAfter)
             let becameFresh = fresh && !state.wasFresh
@@ -48,8 +48,13 @@ extension TokenValidator {
                 state.wasFresh = true
                 state.failOpenLogged = false
             }
-            return (state.takeSatisfiedWaiters(now: now, staleAfter: configuration.staleAfter), becameFresh)
+            return (
+                state.takeSatisfiedWaiters(now: now, staleAfter: configuration.staleAfter), becameFresh,
+                state.mirror.takeReplacedContents()
+            )
         }
+        // A replaced snapshot is released here, outside the lock.
+        _ = consume replaced
         if becameFresh {
             logger.info("revocation mirror is current", metadata: ["seq": "\(batch.headSeq)"])
         }
@@ -98,11 +103,7 @@ extension TokenValidator {
             let now = ContinuousClock.now
             if now - lastPrune >= configuration.pruneInterval {
                 lastPrune = now
-                let earliest = clock.now() - configuration.leeway
-                storage.withLock { state in
-                    state.mirror.prune(now: earliest)
-                    state.cache.removeExpired(before: earliest)
-                }
+                prune(now: clock.now())
             }
             metrics.publish(storage.withLock { $0.snapshot(now: now, staleAfter: configuration.staleAfter) })
             do {
@@ -111,5 +112,13 @@ extension TokenValidator {
                 return
             }
         }
+    }
+
+    /// Drops expired revocations and cache entries, shard by shard and chunk by chunk: neither
+    /// verifications nor batches wait for it.
+    func prune(now: Int64) {
+        let earliest = now - configuration.leeway
+        mirror.revocations.prune(now: earliest)
+        cache.removeExpired(before: earliest)
     }
 }
