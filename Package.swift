@@ -173,6 +173,8 @@ let package = Package(
                 "TokenClient",
                 "TokenRPC",
                 "TokenWire",
+                // SeededRandom: the same Zipf draws in every run.
+                "TokenTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
