@@ -1,9 +1,9 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A fixed number of 64-bit atomic words in one allocation aligned to a cache line: the storage of
@@ -31,17 +31,17 @@ final class AtomicWords: @unchecked Sendable {
         words = allocation.advanced(by: aligned - Int(bitPattern: allocation))
             .bindMemory(to: Atomic<UInt64>.self, capacity: count)
         #if os(Linux)
-        // A large table is read at random (the cache of a million tokens): huge pages spare a page
-        // walk per read. Advice only; without transparent huge pages nothing changes.
-        let bytes = count * MemoryLayout<UInt64>.stride
-        if bytes >= Self.hugePageThreshold {
-            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-            let start = (aligned + page - 1) / page * page
-            let end = (aligned + bytes) / page * page
-            if end > start {
-                _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE)
+            // A large table is read at random (the cache of a million tokens): huge pages spare a page
+            // walk per read. Advice only; without transparent huge pages nothing changes.
+            let bytes = count * MemoryLayout<UInt64>.stride
+            if bytes >= Self.hugePageThreshold {
+                let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+                let start = (aligned + page - 1) / page * page
+                let end = (aligned + bytes) / page * page
+                if end > start {
+                    _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE)
+                }
             }
-        }
         #endif
     }
 

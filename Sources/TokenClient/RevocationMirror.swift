@@ -155,6 +155,7 @@ extension RevocationEvent {
         case .subject: kind = .subject
         case .unspecified, .unrecognized: return nil
         }
-        self.init(seq: event.seq, kind: kind, value: event.value, revokedAt: event.revokedAt, expiresAt: event.expiresAt)
+        self.init(
+            seq: event.seq, kind: kind, value: event.value, revokedAt: event.revokedAt, expiresAt: event.expiresAt)
     }
 }

@@ -1,10 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// What a `TokenValidator` counts, without a shared lock: each thread adds to a cache line of its
 /// own (a stripe; threads take stripes in turn, as many stripes as CPUs, rounded up to a power of

@@ -98,7 +98,9 @@ final class VerifiedTokenCache: Sendable {
         for _ in 0..<indexSize {
             let word = index.load(position)
             if word == 0 { return nil }
-            if UInt32(truncatingIfNeeded: word >> 32) == tag, let found = read(slot: Int(word & 0xFFFF_FFFF) - 1, digest) {
+            if UInt32(truncatingIfNeeded: word >> 32) == tag,
+                let found = read(slot: Int(word & 0xFFFF_FFFF) - 1, digest)
+            {
                 return found
             }
             position = position + 1 == indexSize ? 0 : position + 1
@@ -155,7 +157,8 @@ final class VerifiedTokenCache: Sendable {
         guard slots.compareExchange(found.version, found.version + 1, at: base) else { return }
         atomicMemoryFence(ordering: .releasing)
         let flags = slots.load(base + Word.state) & 0xFF & ~Flag.revoked
-        slots.store((generation & Self.generationMask) << 8 | flags | (revoked ? Flag.revoked : 0), at: base + Word.state)
+        slots.store(
+            (generation & Self.generationMask) << 8 | flags | (revoked ? Flag.revoked : 0), at: base + Word.state)
         slots.storeReleasing(found.version + 2, at: base)
     }
 
@@ -270,7 +273,8 @@ final class VerifiedTokenCache: Sendable {
             if word == 0 { return nil }
             if UInt32(truncatingIfNeeded: word >> 32) == tag {
                 let base = (Int(word & 0xFFFF_FFFF) - 1) * Word.count
-                if slots.load(base + Word.digest) == digest.words.0 && slots.load(base + Word.digest + 1) == digest.words.1
+                if slots.load(base + Word.digest) == digest.words.0
+                    && slots.load(base + Word.digest + 1) == digest.words.1
                     && slots.load(base + Word.digest + 2) == digest.words.2
                     && slots.load(base + Word.digest + 3) == digest.words.3
                 {

@@ -187,7 +187,8 @@ struct ValidatorScaleScenarios {
                     seq: UInt64(index + 1), kind: .token, value: try TokenID.random().text, revokedAt: now,
                     expiresAt: now + 3_600))
             if events.count == 1_000 {
-                validator.applyForBenchmark(RevocationBatch(events: events, headSeq: UInt64(revocations), snapshot: true))
+                validator.applyForBenchmark(
+                    RevocationBatch(events: events, headSeq: UInt64(revocations), snapshot: true))
                 events = []
             }
         }
@@ -233,7 +234,9 @@ struct ValidatorScaleScenarios {
     // MARK: - Loops
 
     /// Calls per second of one task per lane, each verifying its tokens in its order for `duration`.
-    private static func rate(_ validator: TokenValidator, lanes: [VerifyLane], duration: Duration) async throws -> Double {
+    private static func rate(_ validator: TokenValidator, lanes: [VerifyLane], duration: Duration) async throws
+        -> Double
+    {
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + duration

@@ -97,12 +97,14 @@ import TokenWire
                 }
                 for (number, login) in liveFirst.enumerated() {
                     validator.apply(
-                        RevocationBatch(events: [Self.revocation(of: login, number: number, seq: seq, now: now)], headSeq: seq))
+                        RevocationBatch(
+                            events: [Self.revocation(of: login, number: number, seq: seq, now: now)], headSeq: seq))
                     seq += 1
                 }
                 for (number, login) in liveLater.enumerated() {
                     validator.apply(
-                        RevocationBatch(events: [Self.revocation(of: login, number: number, seq: seq, now: now)], headSeq: seq))
+                        RevocationBatch(
+                            events: [Self.revocation(of: login, number: number, seq: seq, now: now)], headSeq: seq))
                     seq += 1
                     await Task.yield()
                 }

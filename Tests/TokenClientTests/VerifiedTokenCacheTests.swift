@@ -6,7 +6,8 @@ import TokenCore
 
 /// The verified-token cache: its key, its bound and eviction order, and lock-free reads under writes.
 @Suite struct VerifiedTokenCacheTests {
-    static func entry(expiresAt: Int64 = 1_000, issuedAt: Int64 = 0, generation: UInt64 = 0) -> VerifiedTokenCache.Entry {
+    static func entry(expiresAt: Int64 = 1_000, issuedAt: Int64 = 0, generation: UInt64 = 0) -> VerifiedTokenCache.Entry
+    {
         VerifiedTokenCache.Entry(
             expiresAt: expiresAt, notBefore: 0, issuedAt: issuedAt, hasDefaultAudience: true,
             probe: RevocationProbe(

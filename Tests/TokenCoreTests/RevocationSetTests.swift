@@ -87,7 +87,8 @@ import TokenCore
         var other = claims
         other.sessionID = "session-1"
         #expect(RevocationProbe(other) == nil)
-        bySession.apply(RevocationEvent(seq: 2, kind: .session, value: "session-1", revokedAt: now, expiresAt: now + 60))
+        bySession.apply(
+            RevocationEvent(seq: 2, kind: .session, value: "session-1", revokedAt: now, expiresAt: now + 60))
         #expect(bySession.isRevoked(other))
     }
 
@@ -97,15 +98,21 @@ import TokenCore
         var claims: [Claims] = []
         for index in 0..<200 {
             let claim = Claims(
-                issuer: "i", subject: "user-\(index % 50)", audience: [], scopes: [], tokenID: try TokenID.random().text,
+                issuer: "i", subject: "user-\(index % 50)", audience: [], scopes: [],
+                tokenID: try TokenID.random().text,
                 sessionID: index % 3 == 0 ? "" : try TokenID.random().text, issuedAt: now + Int64(index % 7),
                 expiresAt: now + 60, notBefore: now)
             claims.append(claim)
             let event: RevocationEvent
             switch index % 4 {
-            case 0: event = RevocationEvent(seq: 1, kind: .token, value: claim.tokenID, revokedAt: now, expiresAt: now + 60)
-            case 1: event = RevocationEvent(seq: 1, kind: .session, value: claim.sessionID, revokedAt: now, expiresAt: now + 60)
-            case 2: event = RevocationEvent(seq: 1, kind: .subject, value: claim.subject, revokedAt: now + 3, expiresAt: now + 60)
+            case 0:
+                event = RevocationEvent(seq: 1, kind: .token, value: claim.tokenID, revokedAt: now, expiresAt: now + 60)
+            case 1:
+                event = RevocationEvent(
+                    seq: 1, kind: .session, value: claim.sessionID, revokedAt: now, expiresAt: now + 60)
+            case 2:
+                event = RevocationEvent(
+                    seq: 1, kind: .subject, value: claim.subject, revokedAt: now + 3, expiresAt: now + 60)
             default: continue
             }
             if event.value.isEmpty { continue }
@@ -156,9 +163,13 @@ import TokenCore
         let live = try (0..<6_000).map { _ in try TokenID.random().text }
         let sessions = try (0..<1_000).map { _ in try TokenID.random().text }
         let events: [[RevocationEvent]] = live.indices.map { index in
-            var events = [RevocationEvent(seq: 2, kind: .token, value: live[index], revokedAt: now, expiresAt: now + 60)]
+            var events = [
+                RevocationEvent(seq: 2, kind: .token, value: live[index], revokedAt: now, expiresAt: now + 60)
+            ]
             if index < sessions.count {
-                events.append(RevocationEvent(seq: 2, kind: .session, value: sessions[index], revokedAt: now, expiresAt: now + 60))
+                events.append(
+                    RevocationEvent(seq: 2, kind: .session, value: sessions[index], revokedAt: now, expiresAt: now + 60)
+                )
             }
             return events
         }
@@ -169,7 +180,8 @@ import TokenCore
         }
         for _ in 0..<20_000 {
             replacement.apply(
-                RevocationEvent(seq: 1, kind: .token, value: try TokenID.random().text, revokedAt: now, expiresAt: now - 1))
+                RevocationEvent(
+                    seq: 1, kind: .token, value: try TokenID.random().text, revokedAt: now, expiresAt: now - 1))
         }
         let race = Race()
         await withTaskGroup(of: Void.self) { group in
@@ -197,7 +209,9 @@ import TokenCore
         }
         shared.prune(now: now)
         let missing = live.filter { !shared.isRevoked(Self.claims(tokenID: $0, now: now)) }
-        #expect(missing.isEmpty, "\(missing.count) of \(live.count) token revocations lost (\(race.prunes.load(ordering: .relaxed)) prunes)")
+        #expect(
+            missing.isEmpty,
+            "\(missing.count) of \(live.count) token revocations lost (\(race.prunes.load(ordering: .relaxed)) prunes)")
         let missingSessions = try sessions.filter {
             !shared.isRevoked(Self.claims(tokenID: try TokenID.random().text, sessionID: $0, now: now))
         }
