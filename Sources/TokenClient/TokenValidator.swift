@@ -21,7 +21,7 @@ import TokenWire
 ///
 /// Verifications run on every core at once without taking turns: a cache hit takes no lock and
 /// writes nothing shared (see `VerifiedTokenCache`), the mirror's set is sharded
-/// (`SharedRevocationSet`), and the counters are kept per CPU.
+/// (`SharedRevocationSet`), and each thread counts on a cache line of its own.
 public final class TokenValidator: Service, Sendable {
     let configuration: TokenValidatorConfiguration
     let clock: any UnixClock
