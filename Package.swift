@@ -176,6 +176,8 @@ let package = Package(
                 "TokenClient",
                 "TokenRPC",
                 "TokenWire",
+                // SeededRandom: the same Zipf draws in every run.
+                "TokenTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -265,7 +267,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenClientTests",
-            dependencies: ["TokenClient", "TokenCore", "TokenWire"],
+            dependencies: ["TokenClient", "TokenCore", "TokenRPC", "TokenWire"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import Synchronization
 import TokenCore
 import TokenWire
 
@@ -11,6 +12,10 @@ import TokenWire
 /// continuation of it (the stream must be resumed, and a snapshot follows). A snapshot of a new
 /// epoch is added to what the mirror held rather than replacing it: a service whose store lost
 /// revocations cannot make the mirror forget them.
+///
+/// The struct lives under the validator's lock and is changed by one task at a time; what verifying
+/// tasks read (the set, the generation, when the last batch came) is in `published`, which they
+/// reach without that lock.
 struct RevocationMirror {
     /// What the stream should do after a batch.
     enum Disposition: Equatable {
@@ -21,9 +26,16 @@ struct RevocationMirror {
         case resume
     }
 
-    private(set) var revocations = RevocationSet()
+    /// What verifying tasks read without the validator's lock.
+    let published = PublishedMirror()
     /// Moves on every change that may revoke a token.
-    private(set) var generation: UInt64 = 0
+    var generation: UInt64 {
+        published.generation
+    }
+    /// The revocations in force.
+    var revocations: SharedRevocationSet {
+        published.revocations
+    }
     /// The epoch of `appliedSeq` (0 before the first snapshot, and from services without epochs).
     private(set) var epoch: UInt64 = 0
     /// The highest seq applied.
@@ -38,9 +50,11 @@ struct RevocationMirror {
     /// When the mirror last held everything up to the service's head.
     private(set) var lastCurrentAt: ContinuousClock.Instant?
     /// A snapshot being received.
-    private var pendingSnapshot: RevocationSet?
+    private var pendingSnapshot: SharedRevocationSet.Contents?
     private var pendingSnapshotSeq: UInt64 = 0
     private var pendingSnapshotEpoch: UInt64 = 0
+    /// What the last snapshot replaced, for the caller to release outside the lock.
+    private var replacedContents: SharedRevocationSet.Contents?
 
     /// Where to resume after a reconnect (seq 0 asks for a snapshot).
     var resumePoint: (epoch: UInt64, seq: UInt64) {
@@ -66,8 +80,7 @@ struct RevocationMirror {
                 pendingSnapshot = nil
                 return .resume
             }
-            // A new epoch's snapshot adds to what the mirror holds; one of the same epoch replaces it.
-            var snapshot = pendingSnapshot ?? (isSynchronized && batch.epoch != epoch ? revocations : RevocationSet())
+            var snapshot = pendingSnapshot ?? SharedRevocationSet.Contents()
             for event in batch.events {
                 if let event = RevocationEvent(event) { snapshot.apply(event) }
             }
@@ -76,17 +89,22 @@ struct RevocationMirror {
             pendingSnapshotEpoch = batch.epoch
             return .applied
         }
-        if let snapshot = pendingSnapshot {
+        if var snapshot = pendingSnapshot {
+            pendingSnapshot = nil
             guard batch.epoch == pendingSnapshotEpoch else {
-                pendingSnapshot = nil
                 return .resume
             }
-            revocations = snapshot
-            pendingSnapshot = nil
+            if isSynchronized, pendingSnapshotEpoch != epoch {
+                // A new epoch's snapshot adds to what the mirror holds; one of the same epoch replaces it.
+                revocations.formUnion(with: snapshot)
+            } else {
+                revocations.exchangeContents(with: &snapshot)
+                replacedContents = snapshot
+            }
             epoch = pendingSnapshotEpoch
             appliedSeq = pendingSnapshotSeq
             snapshotsApplied += 1
-            generation &+= 1
+            published.advanceGeneration()
         } else if isSynchronized, batch.epoch != epoch {
             return .resume
         }
@@ -97,10 +115,11 @@ struct RevocationMirror {
                 if let event = RevocationEvent(event) { revocations.apply(event) }
                 appliedSeq = max(appliedSeq, event.seq)
             }
-            generation &+= 1
+            published.advanceGeneration()
         }
         headSeq = max(appliedSeq, batch.headSeq)
         lastBatchAt = now
+        published.markBatch(at: now)
         if appliedSeq >= headSeq {
             lastCurrentAt = now
         }
@@ -112,9 +131,52 @@ struct RevocationMirror {
         pendingSnapshot = nil
     }
 
-    /// Drops revocations whose tokens have all expired.
-    mutating func prune(now: Int64) {
-        revocations.prune(now: now)
+    /// Takes what the last snapshot replaced, so that the caller releases it after leaving the lock.
+    mutating func takeReplacedContents() -> SharedRevocationSet.Contents? {
+        defer { replacedContents = nil }
+        return replacedContents
+    }
+}
+
+/// The part of a `RevocationMirror` that verifying tasks read without the validator's lock: the
+/// revocations (sharded, see `SharedRevocationSet`), the generation, and when the last live batch
+/// of a synchronized mirror arrived.
+final class PublishedMirror: Sendable {
+    let revocations = SharedRevocationSet()
+    private let generationWord = Atomic<UInt64>(0)
+    /// Nanoseconds from `origin` to the last live batch; `Int64.min` before the first.
+    private let lastBatchWord = Atomic<Int64>(.min)
+    private static let origin = ContinuousClock.now
+
+    /// Moves on every change that may revoke a token. Read before the set: a check made after
+    /// reading generation G saw every revocation that G stands for.
+    var generation: UInt64 {
+        generationWord.load(ordering: .acquiring)
+    }
+
+    /// Marks a change of the set; call after the change.
+    func advanceGeneration() {
+        generationWord.wrappingAdd(1, ordering: .releasing)
+    }
+
+    /// Records a live batch of a synchronized mirror.
+    func markBatch(at instant: ContinuousClock.Instant) {
+        lastBatchWord.store(Self.nanoseconds(instant - Self.origin), ordering: .releasing)
+    }
+
+    /// Whether a live batch arrived within `staleAfter` (in nanoseconds) of `now`.
+    func isFresh(at now: ContinuousClock.Instant, staleAfterNanoseconds: Int64) -> Bool {
+        let last = lastBatchWord.load(ordering: .acquiring)
+        guard last != .min else { return false }
+        return Self.nanoseconds(now - Self.origin) - last <= staleAfterNanoseconds
+    }
+
+    /// A duration in whole nanoseconds (saturating).
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min + 1 : .max }
+        return scaled &+ attoseconds / 1_000_000_000
     }
 }
 
@@ -129,6 +191,7 @@ extension RevocationEvent {
         case .subject: kind = .subject
         case .unspecified, .unrecognized: return nil
         }
-        self.init(seq: event.seq, kind: kind, value: event.value, revokedAt: event.revokedAt, expiresAt: event.expiresAt)
+        self.init(
+            seq: event.seq, kind: kind, value: event.value, revokedAt: event.revokedAt, expiresAt: event.expiresAt)
     }
 }

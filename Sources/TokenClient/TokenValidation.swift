@@ -28,16 +28,54 @@ public struct TokenValidation: Sendable, Hashable {
 
     /// Whether the token may be trusted.
     public var outcome: Outcome
-    /// The token's claims, whenever its signature is good (also when it is not valid).
-    public var claims: Claims?
     /// What decided the outcome.
     public var source: Source
+    /// The token's claims, whenever its signature is good (also when it is not valid). After a
+    /// cached verification they are read from the token's payload on each access (the cache keeps no
+    /// claims); keep the value when it is needed more than once.
+    public var claims: Claims? {
+        get {
+            switch claimsStorage {
+            case .decoded(let claims): claims
+            case .payloadOf(let token): Claims(payloadOf: token)
+            }
+        }
+        set {
+            claimsStorage = .decoded(newValue)
+        }
+    }
+
+    /// Where the claims come from.
+    private enum ClaimsStorage: Sendable {
+        case decoded(Claims?)
+        /// The payload of a token whose signature was verified.
+        case payloadOf(String)
+    }
+
+    private var claimsStorage: ClaimsStorage
 
     /// Creates a validation.
     public init(outcome: Outcome, claims: Claims?, source: Source) {
         self.outcome = outcome
-        self.claims = claims
         self.source = source
+        self.claimsStorage = .decoded(claims)
+    }
+
+    /// A validation whose claims are read from a verified token when asked for.
+    init(outcome: Outcome, verifiedToken: String, source: Source) {
+        self.outcome = outcome
+        self.source = source
+        self.claimsStorage = .payloadOf(verifiedToken)
+    }
+
+    public static func == (lhs: TokenValidation, rhs: TokenValidation) -> Bool {
+        lhs.outcome == rhs.outcome && lhs.source == rhs.source && lhs.claims == rhs.claims
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(outcome)
+        hasher.combine(source)
+        hasher.combine(claims)
     }
 
     /// True when the outcome is `.valid`.

@@ -13,7 +13,7 @@ extension TokenValidator {
             if respectingCooldown, let last = state.lastKeyFetchStart, now - last < cooldown { return .skip }
             state.keyFetchWaiters = []
             state.lastKeyFetchStart = now
-            state.counters.keyFetches += 1
+            state.counters.increment(.keyFetches)
             return .start
         }
         switch step {

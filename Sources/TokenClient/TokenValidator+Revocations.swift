@@ -8,7 +8,7 @@ extension TokenValidator {
         var failures = 0
         while !Task.isCancelled {
             let resume = storage.withLock { state in
-                state.counters.streamsOpened += 1
+                state.counters.increment(.streamsOpened)
                 return state.mirror.resumePoint
             }
             do {
@@ -45,7 +45,7 @@ extension TokenValidator {
     /// - Returns: whether the stream goes on, or must be resumed (a batch of another epoch).
     func apply(_ batch: RevocationBatch) -> RevocationMirror.Disposition {
         let now = ContinuousClock.now
-        let (disposition, satisfied, becameFresh) = storage.withLock { state in
+        let (disposition, satisfied, becameFresh, replaced) = storage.withLock { state in
             let disposition = state.mirror.apply(batch, at: now)
             let fresh = state.mirror.isFresh(at: now, staleAfter: configuration.staleAfter)
             let becameFresh = fresh && !state.wasFresh
@@ -53,9 +53,13 @@ extension TokenValidator {
                 state.wasFresh = true
                 state.failOpenLogged = false
             }
-            let satisfied = state.takeSatisfiedWaiters(now: now, staleAfter: configuration.staleAfter)
-            return (disposition, satisfied, becameFresh)
+            return (
+                disposition, state.takeSatisfiedWaiters(now: now, staleAfter: configuration.staleAfter), becameFresh,
+                state.mirror.takeReplacedContents()
+            )
         }
+        // A replaced snapshot is released here, outside the lock.
+        _ = consume replaced
         if becameFresh {
             logger.info(
                 "revocation mirror is current", metadata: ["seq": "\(batch.headSeq)", "epoch": "\(batch.epoch)"])
@@ -106,11 +110,7 @@ extension TokenValidator {
             let now = ContinuousClock.now
             if now - lastPrune >= configuration.pruneInterval {
                 lastPrune = now
-                let earliest = clock.now() - configuration.leeway
-                storage.withLock { state in
-                    state.mirror.prune(now: earliest)
-                    state.cache.removeExpired(before: earliest)
-                }
+                prune(now: clock.now())
             }
             metrics.publish(storage.withLock { $0.snapshot(now: now, staleAfter: configuration.staleAfter) })
             do {
@@ -119,5 +119,13 @@ extension TokenValidator {
                 return
             }
         }
+    }
+
+    /// Drops expired revocations and cache entries, shard by shard and chunk by chunk: neither
+    /// verifications nor batches wait for it.
+    func prune(now: Int64) {
+        let earliest = now - configuration.leeway
+        mirror.revocations.prune(now: earliest)
+        cache.removeExpired(before: earliest)
     }
 }

@@ -14,17 +14,15 @@ import TokenWire
 /// publishes its state through swift-metrics.
 ///
 /// `verify` uses the engine's own routine (`TokenVerifier`), so the library and the service never
-/// disagree on what is valid. A verified token is cached by its exact text: a repeat verification
-/// checks only the claims' times, the audience and the mirror. While the mirror is stale a
-/// verification asks the service's Validate; when that cannot be reached the `StalenessPolicy`
+/// disagree on what is valid. A verified token is cached by the SHA-256 digest of its exact text: a
+/// repeat verification checks only the times, the audience and the mirror. While the mirror is stale
+/// a verification asks the service's Validate; when that cannot be reached the `StalenessPolicy`
 /// decides.
+///
+/// Verifications run on every core at once without taking turns: a cache hit takes no lock and
+/// writes nothing shared (see `VerifiedTokenCache`), the mirror's set is sharded
+/// (`SharedRevocationSet`), and each thread counts on a cache line of its own.
 public final class TokenValidator: Service, Sendable {
-    /// What a cached lookup found.
-    private enum CacheLookup {
-        case hit(TokenValidation, fresh: Bool)
-        case miss(KeySet?)
-    }
-
     let configuration: TokenValidatorConfiguration
     let clock: any UnixClock
     let logger: Logger
@@ -32,7 +30,14 @@ public final class TokenValidator: Service, Sendable {
     let rpc: RPCClient
     let service: TokenServiceClient
     let storage: Mutex<TokenValidatorStorage>
+    /// The verified tokens (shared with `storage`; read without its lock).
+    let cache: VerifiedTokenCache
+    /// What verifications read of the mirror (shared with `storage`; read without its lock).
+    let mirror: PublishedMirror
+    /// What the validator counts (shared with `storage`).
+    let counters: TokenValidatorCounters
     let metrics: TokenValidatorMetrics
+    private let staleAfterNanoseconds: Int64
 
     /// Creates a validator; it connects when it runs (or on the first verification that needs the
     /// service).
@@ -56,8 +61,13 @@ public final class TokenValidator: Service, Sendable {
             logger: logger
         )
         self.service = TokenServiceClient(wrapping: rpc)
-        self.storage = Mutex(TokenValidatorStorage(cacheCapacity: configuration.cacheCapacity))
+        let storage = TokenValidatorStorage(cacheCapacity: configuration.cacheCapacity)
+        self.cache = storage.cache
+        self.mirror = storage.mirror.published
+        self.counters = storage.counters
+        self.storage = Mutex(storage)
         self.metrics = TokenValidatorMetrics(prefix: configuration.metricsPrefix)
+        self.staleAfterNanoseconds = PublishedMirror.nanoseconds(configuration.staleAfter)
     }
 
     /// Loads the keys, follows the revocation stream and watches for staleness until cancelled or
@@ -91,16 +101,14 @@ public final class TokenValidator: Service, Sendable {
     ) async -> TokenValidation {
         let audience = audience ?? configuration.audience
         let now = clock.now()
-        let lookup = storage.withLock { state in
-            lookUpCached(token, audience: audience, now: now, in: &state)
+        let digest = SHA256Digest(of: token)
+        if let cached = cachedValidation(token, digest: digest, audience: audience, now: now) {
+            counters.increment(.cacheHits)
+            return await settle(cached, token: token, audience: audience, mode: mode)
         }
-        switch lookup {
-        case .hit(let validation, let fresh):
-            return await settle(validation, token: token, audience: audience, fresh: fresh, mode: mode)
-        case .miss(let keys):
-            let (validation, fresh) = await verifyAndCache(token, audience: audience, now: now, keys: keys)
-            return await settle(validation, token: token, audience: audience, fresh: fresh, mode: mode)
-        }
+        counters.increment(.cacheMisses)
+        let local = await verifyAndCache(token, digest: digest, audience: audience, now: now)
+        return await settle(local, token: token, audience: audience, mode: mode)
     }
 
     /// The validator's state now.
@@ -149,46 +157,59 @@ public final class TokenValidator: Service, Sendable {
 
     // MARK: - Verification
 
-    private func lookUpCached(
+    /// The answer of a cached verification: the times, the audience, and the mirror (checked again
+    /// only when it changed since the entry's last check); nil when the token is not cached.
+    private func cachedValidation(
         _ token: String,
+        digest: SHA256Digest,
         audience: String?,
-        now: Int64,
-        in state: inout TokenValidatorStorage
-    ) -> CacheLookup {
-        guard var entry = state.cache[token] else {
-            state.counters.cacheMisses += 1
-            return .miss(state.keys)
+        now: Int64
+    ) -> TokenValidation? {
+        guard let found = cache.lookup(digest) else { return nil }
+        let entry = found.entry
+        let times = verifier.checkTimes(
+            expiresAt: entry.expiresAt, notBefore: entry.notBefore, issuedAt: entry.issuedAt, now: now)
+        guard times == .valid else {
+            return TokenValidation(outcome: .invalid(times), verifiedToken: token, source: .cache)
         }
-        let fresh = state.mirror.isFresh(at: .now, staleAfter: configuration.staleAfter)
-        state.counters.cacheHits += 1
-        let reason = verifier.check(entry.claims, audience: audience, now: now)
-        switch reason {
-        case .valid:
-            break
-        case .expired:
-            state.cache.remove(token)
-            return .hit(TokenValidation(outcome: .invalid(reason), claims: entry.claims, source: .cache), fresh: fresh)
-        default:
-            return .hit(TokenValidation(outcome: .invalid(reason), claims: entry.claims, source: .cache), fresh: fresh)
+        if let audience {
+            let carried =
+                audience == configuration.audience
+                ? entry.hasDefaultAudience : Claims(payloadOf: token)?.audience.contains(audience) == true
+            guard carried else {
+                return TokenValidation(outcome: .invalid(.wrongAudience), verifiedToken: token, source: .cache)
+            }
         }
-        if entry.checkedGeneration != state.mirror.generation {
-            entry.revoked = state.mirror.isRevoked(entry.claims)
-            entry.checkedGeneration = state.mirror.generation
-            state.cache[token] = entry
+        // The generation is read before the set: the check below saw every revocation it stands for.
+        let generation = mirror.generation & VerifiedTokenCache.generationMask
+        var revoked = entry.revoked
+        if entry.checkedGeneration != generation {
+            revoked = isRevoked(token, probe: entry.probe)
+            cache.recordCheck(found, generation: generation, revoked: revoked)
         }
-        let outcome: TokenValidation.Outcome = entry.revoked ? .invalid(.revoked) : .valid
-        return .hit(TokenValidation(outcome: outcome, claims: entry.claims, source: .cache), fresh: fresh)
+        return TokenValidation(outcome: revoked ? .invalid(.revoked) : .valid, verifiedToken: token, source: .cache)
+    }
+
+    /// Whether the mirror revokes a verified token: by its probe, or by its claims when the probe
+    /// cannot tell (or the token has none).
+    private func isRevoked(_ token: String, probe: RevocationProbe?) -> Bool {
+        if let probe, let revoked = mirror.revocations.isRevoked(probe) {
+            return revoked
+        }
+        // The token verified once, so its payload reads; if it did not, refusing is the safe answer.
+        guard let claims = Claims(payloadOf: token) else { return true }
+        return mirror.revocations.isRevoked(claims)
     }
 
     /// Checks the signature and claims, caches a token whose signature, issuer and times are good,
     /// and checks it against the mirror.
     private func verifyAndCache(
         _ token: String,
+        digest: SHA256Digest,
         audience: String?,
-        now: Int64,
-        keys: KeySet?
-    ) async -> (TokenValidation, fresh: Bool) {
-        var keys = keys
+        now: Int64
+    ) async -> TokenValidation {
+        var keys = storage.withLock { $0.keys }
         if keys == nil {
             await fetchKeys(respectingCooldown: true)
             keys = storage.withLock { $0.keys }
@@ -197,10 +218,10 @@ public final class TokenValidator: Service, Sendable {
             // Without keys only what needs none can be judged: a token that is not even well formed.
             let reason = verifier.verify(token, keys: KeySet(), audience: audience, now: now).reason
             if reason != .unknownKey {
-                return (TokenValidation(outcome: .invalid(reason), claims: nil, source: .local), false)
+                return TokenValidation(outcome: .invalid(reason), claims: nil, source: .local)
             }
-            storage.withLock { $0.counters.unknownRefusals += 1 }
-            return (TokenValidation(outcome: .unknown, claims: nil, source: .policy), false)
+            counters.increment(.unknownRefusals)
+            return TokenValidation(outcome: .unknown, claims: nil, source: .policy)
         }
         var result = verifier.verify(token, keys: loadedKeys, audience: audience, now: now)
         if result.reason == .unknownKey {
@@ -212,24 +233,28 @@ public final class TokenValidator: Service, Sendable {
             }
         }
         guard let claims = result.claims else {
-            return (TokenValidation(outcome: .invalid(result.reason), claims: nil, source: .local), isFresh)
+            return TokenValidation(outcome: .invalid(result.reason), claims: nil, source: .local)
         }
-        let cacheable = result.reason == .valid || result.reason == .wrongAudience
-        return storage.withLock { state in
-            let fresh = state.mirror.isFresh(at: .now, staleAfter: configuration.staleAfter)
-            guard cacheable else {
-                return (TokenValidation(outcome: .invalid(result.reason), claims: claims, source: .local), fresh)
-            }
-            let revoked = state.mirror.isRevoked(claims)
-            state.cache.insert(token, .init(claims: claims, checkedGeneration: state.mirror.generation, revoked: revoked))
-            let outcome: TokenValidation.Outcome =
-                result.reason != .valid ? .invalid(result.reason) : revoked ? .invalid(.revoked) : .valid
-            return (TokenValidation(outcome: outcome, claims: claims, source: .local), fresh)
+        guard result.reason == .valid || result.reason == .wrongAudience else {
+            return TokenValidation(outcome: .invalid(result.reason), claims: claims, source: .local)
         }
-    }
-
-    private var isFresh: Bool {
-        storage.withLock { $0.mirror.isFresh(at: .now, staleAfter: configuration.staleAfter) }
+        let generation = mirror.generation
+        let revoked = mirror.revocations.isRevoked(claims)
+        cache.insert(
+            digest,
+            VerifiedTokenCache.Entry(
+                expiresAt: claims.expiresAt,
+                notBefore: claims.notBefore,
+                issuedAt: claims.issuedAt,
+                hasDefaultAudience: configuration.audience.map(claims.audience.contains) ?? true,
+                probe: RevocationProbe(claims),
+                checkedGeneration: generation,
+                revoked: revoked
+            )
+        )
+        let outcome: TokenValidation.Outcome =
+            result.reason != .valid ? .invalid(result.reason) : revoked ? .invalid(.revoked) : .valid
+        return TokenValidation(outcome: outcome, claims: claims, source: .local)
     }
 
     /// Turns a local answer into the final one: a local "invalid" stands; a local "valid" stands
@@ -238,38 +263,45 @@ public final class TokenValidator: Service, Sendable {
         _ local: TokenValidation,
         token: String,
         audience: String?,
-        fresh: Bool,
         mode: VerificationMode
     ) async -> TokenValidation {
-        guard local.outcome == .valid, !fresh || mode == .strict else { return local }
-        if let answer = await askService(token, audience: audience, claims: local.claims) {
+        guard local.outcome == .valid else { return local }
+        if mode != .strict, mirror.isFresh(at: .now, staleAfterNanoseconds: staleAfterNanoseconds) {
+            return local
+        }
+        if let answer = await askService(token, audience: audience, local: local) {
             return answer
         }
-        return storage.withLock { state in
-            if mode == .strict || configuration.policy == .failClosed {
-                state.counters.unknownRefusals += 1
-                return TokenValidation(outcome: .unknown, claims: local.claims, source: .policy)
-            }
-            state.counters.failOpenAcceptances += 1
-            if !state.failOpenLogged {
-                state.failOpenLogged = true
-                logger.warning("revocation state unknown: accepting tokens on signature and claims (fail-open)")
-            }
-            return TokenValidation(outcome: .valid, claims: local.claims, source: .policy)
+        var answer = local
+        answer.source = .policy
+        if mode == .strict || configuration.policy == .failClosed {
+            counters.increment(.unknownRefusals)
+            answer.outcome = .unknown
+            return answer
         }
+        counters.increment(.failOpenAcceptances)
+        let firstAcceptance = storage.withLock { state in
+            defer { state.failOpenLogged = true }
+            return !state.failOpenLogged
+        }
+        if firstAcceptance {
+            logger.warning("revocation state unknown: accepting tokens on signature and claims (fail-open)")
+        }
+        return answer
     }
 
     /// The service's Validate, or nil when it cannot be asked.
-    private func askService(_ token: String, audience: String?, claims: Claims?) async -> TokenValidation? {
-        storage.withLock { $0.counters.fallbacks += 1 }
+    private func askService(_ token: String, audience: String?, local: TokenValidation) async -> TokenValidation? {
+        counters.increment(.fallbacks)
         do {
             let response = try await service.validate(
                 ValidateRequest(token: token, audience: audience ?? ""),
                 timeout: configuration.fallbackTimeout
             )
-            let outcome: TokenValidation.Outcome =
-                response.valid ? .valid : .invalid(VerificationReason(response.reason) ?? .malformed)
-            return TokenValidation(outcome: outcome, claims: claims, source: .service)
+            var answer = local
+            answer.outcome = response.valid ? .valid : .invalid(VerificationReason(response.reason) ?? .malformed)
+            answer.source = .service
+            return answer
         } catch {
             logger.debug("fallback Validate failed", metadata: ["error": "\(error)"])
             return nil

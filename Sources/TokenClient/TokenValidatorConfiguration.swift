@@ -17,8 +17,9 @@ public struct TokenValidatorConfiguration: Sendable {
     public var staleAfter: Duration = .seconds(5)
     /// What to do while stale when the service cannot answer either.
     public var policy: StalenessPolicy = .failClosed
-    /// Verified tokens kept, keyed by their exact bytes.
-    public var cacheCapacity: Int = 10_000
+    /// Verified tokens kept, keyed by a digest of their exact bytes; each costs at most 128 bytes
+    /// (about 123), taken as the cache fills.
+    public var cacheCapacity: Int = 1_000_000
     /// The least time between two key fetches caused by unknown `kid`s: a flood of forged `kid`s
     /// costs the service at most one GetKeys per cooldown.
     public var unknownKeyCooldown: Duration = .seconds(1)

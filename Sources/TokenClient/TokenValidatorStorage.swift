@@ -1,18 +1,9 @@
 import TokenCore
 
-/// The mutable state of a `TokenValidator`, behind its lock.
+/// The mutable state of a `TokenValidator` that changes rarely (keys, the mirror's bookkeeping,
+/// waiters), behind its lock. Verification reads none of it on a cache hit: the cache, the
+/// published mirror and the counters are shared objects with their own synchronization.
 struct TokenValidatorStorage {
-    /// What the validator has counted.
-    struct Counters {
-        var cacheHits: UInt64 = 0
-        var cacheMisses: UInt64 = 0
-        var fallbacks: UInt64 = 0
-        var failOpenAcceptances: UInt64 = 0
-        var unknownRefusals: UInt64 = 0
-        var streamsOpened: UInt64 = 0
-        var keyFetches: UInt64 = 0
-    }
-
     /// A task waiting for the state to satisfy a condition.
     struct Waiter {
         let condition: @Sendable (TokenValidatorState) -> Bool
@@ -30,8 +21,8 @@ struct TokenValidatorStorage {
     /// When the last key fetch started.
     var lastKeyFetchStart: ContinuousClock.Instant?
     var mirror = RevocationMirror()
-    var cache: VerifiedTokenCache
-    var counters = Counters()
+    let cache: VerifiedTokenCache
+    let counters = TokenValidatorCounters()
     /// Whether the mirror was fresh when last looked at (to log transitions once).
     var wasFresh = false
     /// Whether fail-open acceptance was logged during the current stale period.
@@ -72,14 +63,14 @@ struct TokenValidatorStorage {
             lagMilliseconds: lag < 0 ? -1 : Int64(lag.rounded(.down)),
             revocations: mirror.revocations.count,
             snapshotsApplied: mirror.snapshotsApplied,
-            streamsOpened: counters.streamsOpened,
+            streamsOpened: counters.value(.streamsOpened),
             cacheEntries: cache.count,
-            cacheHits: counters.cacheHits,
-            cacheMisses: counters.cacheMisses,
-            fallbacks: counters.fallbacks,
-            failOpenAcceptances: counters.failOpenAcceptances,
-            unknownRefusals: counters.unknownRefusals,
-            keyFetches: counters.keyFetches
+            cacheHits: counters.value(.cacheHits),
+            cacheMisses: counters.value(.cacheMisses),
+            fallbacks: counters.value(.fallbacks),
+            failOpenAcceptances: counters.value(.failOpenAcceptances),
+            unknownRefusals: counters.value(.unknownRefusals),
+            keyFetches: counters.value(.keyFetches)
         )
     }
 }

@@ -1,5 +1,6 @@
 /// Revocations in force, in memory: the server's view and the client library's mirror of the
-/// `WatchRevocations` stream. Token ids in the canonical 22-character form are kept as 16 bytes.
+/// `WatchRevocations` stream. Token and session ids in the canonical 22-character form are kept as
+/// 16 bytes.
 public struct RevocationSet: Sendable {
     private struct SubjectRevocation: Sendable {
         var revokedAt: Int64
@@ -10,15 +11,20 @@ public struct RevocationSet: Sendable {
     private var tokens: [TokenID: Int64] = [:]
     /// Revoked `jti`s that are not in the canonical form (tokens minted elsewhere).
     private var otherTokens: [String: Int64] = [:]
-    private var sessions: [String: Int64] = [:]
+    private var sessions: [TokenID: Int64] = [:]
+    /// Revoked `sid`s that are not in the canonical form.
+    private var otherSessions: [String: Int64] = [:]
     private var subjects: [String: SubjectRevocation] = [:]
+    /// The latest `revokedAt` of the revoked subjects of each fingerprint, so that a `RevocationProbe`
+    /// can rule a subject out without its text.
+    private var subjectFingerprints: [Int: Int64] = [:]
 
     /// Creates an empty set.
     public init() {}
 
     /// How many revocations the set holds.
     public var count: Int {
-        tokens.count + otherTokens.count + sessions.count + subjects.count
+        tokens.count + otherTokens.count + sessions.count + otherSessions.count + subjects.count
     }
 
     /// Whether the set holds no revocation.
@@ -38,13 +44,20 @@ public struct RevocationSet: Sendable {
                 otherTokens[event.value] = max(otherTokens[event.value] ?? event.expiresAt, event.expiresAt)
             }
         case .session:
-            sessions[event.value] = max(sessions[event.value] ?? event.expiresAt, event.expiresAt)
+            if let id = TokenID(event.value) {
+                sessions[id] = max(sessions[id] ?? event.expiresAt, event.expiresAt)
+            } else {
+                otherSessions[event.value] = max(otherSessions[event.value] ?? event.expiresAt, event.expiresAt)
+            }
         case .subject:
             let existing = subjects[event.value]
-            subjects[event.value] = SubjectRevocation(
+            let revocation = SubjectRevocation(
                 revokedAt: max(existing?.revokedAt ?? event.revokedAt, event.revokedAt),
                 expiresAt: max(existing?.expiresAt ?? event.expiresAt, event.expiresAt)
             )
+            subjects[event.value] = revocation
+            let fingerprint = RevocationProbe.fingerprint(ofSubject: event.value)
+            subjectFingerprints[fingerprint] = max(subjectFingerprints[fingerprint] ?? .min, revocation.revokedAt)
         }
     }
 
@@ -58,14 +71,8 @@ public struct RevocationSet: Sendable {
     /// - Returns: True when revoked.
     public func isRevoked(tokenID: String, sessionID: String, subject: String, issuedAt: Int64) -> Bool {
         if isEmpty { return false }
-        if let id = TokenID(tokenID) {
-            if tokens[id] != nil { return true }
-        } else if otherTokens[tokenID] != nil {
-            return true
-        }
-        if !sessionID.isEmpty, sessions[sessionID] != nil { return true }
-        if let revocation = subjects[subject], issuedAt <= revocation.revokedAt { return true }
-        return false
+        return isTokenRevoked(tokenID) || isSessionRevoked(sessionID)
+            || isSubjectRevoked(subject, issuedAt: issuedAt)
     }
 
     /// Whether the token with these claims is revoked.
@@ -91,7 +98,10 @@ public struct RevocationSet: Sendable {
         for (value, expiresAt) in otherTokens {
             entries.append(RevocationEvent(seq: 0, kind: .token, value: value, revokedAt: 0, expiresAt: expiresAt))
         }
-        for (value, expiresAt) in sessions {
+        for (id, expiresAt) in sessions {
+            entries.append(RevocationEvent(seq: 0, kind: .session, value: id.text, revokedAt: 0, expiresAt: expiresAt))
+        }
+        for (value, expiresAt) in otherSessions {
             entries.append(RevocationEvent(seq: 0, kind: .session, value: value, revokedAt: 0, expiresAt: expiresAt))
         }
         for (value, revocation) in subjects {
@@ -103,12 +113,64 @@ public struct RevocationSet: Sendable {
         return entries
     }
 
+    /// Whether the token of this probe is revoked, as far as the probe can tell.
+    /// - Parameter probe: The token's probe.
+    /// - Returns: True or false; nil when a revoked subject shares the probe's subject fingerprint
+    ///   and revoked tokens issued at its `iat`: then only the claims can tell.
+    public func isRevoked(_ probe: RevocationProbe) -> Bool? {
+        if isEmpty { return false }
+        if isTokenRevoked(probe.tokenID) { return true }
+        if let sessionID = probe.sessionID, isSessionRevoked(sessionID) { return true }
+        if mayRevokeSubject(fingerprint: probe.subjectFingerprint, issuedAt: probe.issuedAt) { return nil }
+        return false
+    }
+
     /// Drops entries whose `expiresAt` has passed: no token they cover can still be valid.
     /// - Parameter now: The current time (Unix seconds).
     public mutating func prune(now: Int64) {
         tokens = tokens.filter { $0.value >= now }
         otherTokens = otherTokens.filter { $0.value >= now }
         sessions = sessions.filter { $0.value >= now }
+        otherSessions = otherSessions.filter { $0.value >= now }
+        let before = subjects.count
         subjects = subjects.filter { $0.value.expiresAt >= now }
+        if subjects.count != before {
+            subjectFingerprints = [:]
+            for (subject, revocation) in subjects {
+                let fingerprint = RevocationProbe.fingerprint(ofSubject: subject)
+                subjectFingerprints[fingerprint] = max(subjectFingerprints[fingerprint] ?? .min, revocation.revokedAt)
+            }
+        }
+    }
+
+    // MARK: - One kind at a time (for `SharedRevocationSet`, whose shards each hold some of every kind)
+
+    func isTokenRevoked(_ tokenID: String) -> Bool {
+        if let id = TokenID(tokenID) { return isTokenRevoked(id) }
+        return otherTokens[tokenID] != nil
+    }
+
+    func isTokenRevoked(_ id: TokenID) -> Bool {
+        tokens[id] != nil
+    }
+
+    func isSessionRevoked(_ sessionID: String) -> Bool {
+        if sessionID.isEmpty { return false }
+        if let id = TokenID(sessionID) { return isSessionRevoked(id) }
+        return otherSessions[sessionID] != nil
+    }
+
+    func isSessionRevoked(_ id: TokenID) -> Bool {
+        sessions[id] != nil
+    }
+
+    func isSubjectRevoked(_ subject: String, issuedAt: Int64) -> Bool {
+        guard let revocation = subjects[subject] else { return false }
+        return issuedAt <= revocation.revokedAt
+    }
+
+    func mayRevokeSubject(fingerprint: Int, issuedAt: Int64) -> Bool {
+        guard let latest = subjectFingerprints[fingerprint] else { return false }
+        return issuedAt <= latest
     }
 }

@@ -55,9 +55,18 @@ public struct TokenID: Sendable, Hashable, CustomStringConvertible {
         return TokenID(high: high, low: low)
     }
 
-    private init(high: UInt64, low: UInt64) {
+    /// Creates an id from its two halves, as `halves` gives them.
+    /// - Parameters:
+    ///   - high: Bytes 0–7, big-endian.
+    ///   - low: Bytes 8–15, big-endian.
+    public init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
+    }
+
+    /// The id as two words: bytes 0–7 and 8–15, big-endian (for tables of fixed-size words).
+    public var halves: (high: UInt64, low: UInt64) {
+        (high, low)
     }
 
     /// The 16 bytes, big-endian.

@@ -74,12 +74,27 @@ public struct TokenVerifier: Sendable {
         revocations: RevocationSet? = nil
     ) -> VerificationReason {
         guard claims.issuer == issuer else { return .wrongIssuer }
-        let (earliest, earliestOverflow) = now.subtractingReportingOverflow(leeway)
-        let (latest, latestOverflow) = now.addingReportingOverflow(leeway)
-        guard earliestOverflow || claims.expiresAt > earliest else { return .expired }
-        guard latestOverflow || (claims.notBefore <= latest && claims.issuedAt <= latest) else { return .notYetValid }
+        let times = checkTimes(
+            expiresAt: claims.expiresAt, notBefore: claims.notBefore, issuedAt: claims.issuedAt, now: now)
+        guard times == .valid else { return times }
         if let audience, !claims.audience.contains(audience) { return .wrongAudience }
         if let revocations, revocations.isRevoked(claims) { return .revoked }
+        return .valid
+    }
+
+    /// The time checks of `check`, on the times alone (a cache that keeps no claims): `exp`, then
+    /// `nbf` and `iat`, with the leeway.
+    /// - Parameters:
+    ///   - expiresAt: The `exp`.
+    ///   - notBefore: The `nbf` (0 when absent).
+    ///   - issuedAt: The `iat`.
+    ///   - now: The current time (Unix seconds).
+    /// - Returns: `.expired`, `.notYetValid` or `.valid`.
+    public func checkTimes(expiresAt: Int64, notBefore: Int64, issuedAt: Int64, now: Int64) -> VerificationReason {
+        let (earliest, earliestOverflow) = now.subtractingReportingOverflow(leeway)
+        let (latest, latestOverflow) = now.addingReportingOverflow(leeway)
+        guard earliestOverflow || expiresAt > earliest else { return .expired }
+        guard latestOverflow || (notBefore <= latest && issuedAt <= latest) else { return .notYetValid }
         return .valid
     }
 }

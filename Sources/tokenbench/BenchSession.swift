@@ -26,9 +26,10 @@ final class BenchSession {
     }
 
     static let scenarioNames = [
-        "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "session.redis",
-        "validate.rpc", "issue.rpc", "refresh.rpc", "revoke.rpc", "redis.set", "issue.rpc.redis",
-        "refresh.rpc.redis", "revoke.rpc.redis", "propagation", "memory",
+        "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "verify.warm.cores",
+        "verify.zipf", "verify.pause", "session.redis", "validate.rpc", "issue.rpc", "refresh.rpc", "revoke.rpc",
+        "redis.set", "issue.rpc.redis", "refresh.rpc.redis", "revoke.rpc.redis", "propagation", "memory",
+        "memory.cache",
     ]
 
     /// The scenarios that need a Redis server.
@@ -36,22 +37,24 @@ final class BenchSession {
         "session.redis", "redis.set", "issue.rpc.redis", "refresh.rpc.redis", "revoke.rpc.redis",
     ]
 
-    private let settings: Settings
-    private let directory: String
+    let settings: Settings
+    let directory: String
     private let bench: BenchService
     private let client: TokenServiceClient
     private let endpoint: RPCEndpoint
-    private let validatorConfiguration: TokenValidatorConfiguration
-    private let validator: TokenValidator
+    let validatorConfiguration: TokenValidatorConfiguration
+    let validator: TokenValidator
     private let validatorTask: Task<Void, any Error>
     private let raw: RawEVP
     private let baselineKey: SigningKey
-    private let sample: IssueResponse
-    private let cores = ProcessInfo.processInfo.activeProcessorCount
+    let sample: IssueResponse
+    let cores = ProcessInfo.processInfo.activeProcessorCount
     /// Raw rates measured by the `sign.raw` and `verify.raw` scenarios (one core).
     private var rawRates: [String: Double] = [:]
     /// Rates of finished scenarios, for the ratios between them.
-    private var rates: [String: Double] = [:]
+    private(set) var rates: [String: Double] = [:]
+    /// The live tokens of `verify.warm`, once it made them.
+    private(set) var warmTokens: [String] = []
     private var revoked = false
     /// The service on the Redis store, started by the first scenario that needs it.
     private var redisService: (bench: BenchService, client: TokenServiceClient)?
@@ -132,6 +135,9 @@ final class BenchSession {
             return try await uniqueTokens(
                 name, note: "unique tokens, \(validator.state.revocations) revocations mirrored")
         case "verify.warm": return try await warm()
+        case "verify.warm.cores": return try await ValidatorScaleScenarios(session: self).warmCores()
+        case "verify.zipf": return try await ValidatorScaleScenarios(session: self).zipf()
+        case "verify.pause": return try await ValidatorScaleScenarios(session: self).pause()
         case "validate.rpc": return try await validateRPC()
         case "issue.rpc": return try await issueRPC()
         case "refresh.rpc": return try await refreshRPC()
@@ -146,7 +152,13 @@ final class BenchSession {
             let result = try await revokeRPC(name, client: try await redisClient(), note: "durable, Redis store, 64 callers")
             return rates["redis.set"].map { result.compared(to: "redis.set", rate: $0) } ?? result
         case "propagation": return try await propagation()
-        case "memory": return try memory()
+        case "memory":
+            return try memory(
+                "memory", structure: "mirror", note: "mirror of 1,000,000 revoked token ids, in a process of its own")
+        case "memory.cache":
+            return try memory(
+                "memory.cache", structure: "cache",
+                note: "verified-token cache of 1,000,000 tokens, in a process of its own")
         default: throw ValidationError("unknown scenario \(name)")
         }
     }
@@ -217,7 +229,7 @@ final class BenchSession {
     /// one core, then a pass that times each call.
     private func warm() async throws -> ScenarioResult {
         try await ensureRevocations()
-        let tokens = try await issue(10_000).map(\.accessToken)
+        let tokens = try await liveTokens()
         for token in tokens {
             guard await validator.verify(token).isValid else { throw ValidationError("a live token did not verify") }
         }
@@ -248,6 +260,14 @@ final class BenchSession {
             name: "verify.warm", opsPerSecond: rates.sorted()[rates.count / 2], latency: latency,
             note: "10,000 live tokens, \(validator.state.revocations) revocations mirrored, one core"
         ).compared(to: "verify.raw", rate: try rawRate("verify.raw", .verify))
+    }
+
+    /// The 10,000 live tokens of `verify.warm`, issued by the first scenario that needs them.
+    func liveTokens() async throws -> [String] {
+        if warmTokens.isEmpty {
+            warmTokens = try await issue(10_000).map(\.accessToken)
+        }
+        return warmTokens
     }
 
     // MARK: - RPC
@@ -478,12 +498,13 @@ final class BenchSession {
             note: "Revoke answered → all \(settings.watchers) validators applied it, \(settings.propagations) revocations")
     }
 
-    /// Bytes per revocation of a mirror holding 1,000,000 token revocations, measured in a process
-    /// of its own (`tokenbench memory`); the server keeps its revocations in the same structure.
-    private func memory() throws -> ScenarioResult {
+    /// Bytes per entry of one of the validator's structures holding 1,000,000 entries, measured in a
+    /// process of its own (`tokenbench memory --structure …`): the revocation mirror (the server
+    /// keeps its revocations in the same shards' `RevocationSet`), or the verified-token cache.
+    private func memory(_ name: String, structure: String, note: String) throws -> ScenarioResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        process.arguments = ["memory", "--count", "1000000"]
+        process.arguments = ["memory", "--structure", structure, "--count", "1000000"]
         let output = Pipe()
         process.standardOutput = output
         try process.run()
@@ -493,7 +514,7 @@ final class BenchSession {
         guard process.terminationStatus == 0, let bytes = Double(text) else {
             throw ValidationError("tokenbench memory failed: \(text)")
         }
-        var result = ScenarioResult(name: "memory", note: "mirror of 1,000,000 revoked token ids, in a process of its own")
+        var result = ScenarioResult(name: name, note: note)
         result.bytesPerEntry = bytes
         return result
     }
@@ -502,7 +523,7 @@ final class BenchSession {
 
     /// Revokes `settings.revocations` token ids once, 64 calls at a time, and waits until the
     /// validator mirrored them.
-    private func ensureRevocations() async throws {
+    func ensureRevocations() async throws {
         guard !revoked else { return }
         revoked = true
         let client = self.client
@@ -524,7 +545,7 @@ final class BenchSession {
     }
 
     /// Issues `count` tokens, 64 calls at a time.
-    private func issue(_ count: Int, refresh: Bool = false, client: TokenServiceClient? = nil) async throws -> [IssueResponse] {
+    func issue(_ count: Int, refresh: Bool = false, client: TokenServiceClient? = nil) async throws -> [IssueResponse] {
         let client = client ?? self.client
         return try await withThrowingTaskGroup(of: [IssueResponse].self) { group in
             for lane in 0..<64 {

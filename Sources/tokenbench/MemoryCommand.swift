@@ -1,25 +1,42 @@
 import ArgumentParser
 import Foundation
+@_spi(Benchmarks) import TokenClient
 import TokenCore
 
-/// Prints the bytes per revocation of a mirror of `count` revoked token ids, measured in this
-/// process as the growth of its resident memory while the mirror is built. `tokenbench all` runs it
-/// as a process of its own, so that memory freed by other scenarios does not hide the growth.
+/// Prints the bytes per entry of one of the validator's structures holding `count` entries,
+/// measured in this process as the growth of its resident memory while the structure is built:
+/// the revocation mirror (`SharedRevocationSet` of revoked token ids) or the verified-token cache.
+/// `tokenbench all` runs it as a process of its own, so that memory freed by other scenarios does
+/// not hide the growth.
 struct MemoryCommand: ParsableCommand {
+    enum Structure: String, ExpressibleByArgument {
+        case mirror, cache
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "memory",
-        abstract: "Bytes per revocation of a revocation mirror (one number).",
+        abstract: "Bytes per entry of the revocation mirror or the verified-token cache (one number).",
         shouldDisplay: false
     )
 
-    @Option(help: "Revoked token ids in the mirror.")
+    @Option(help: "Entries: revoked token ids in the mirror, or verified tokens in the cache.")
     var count: Int = 1_000_000
+
+    @Option(help: "The structure measured: mirror or cache.")
+    var structure: Structure = .mirror
 
     func validate() throws {
         guard (1...10_000_000).contains(count) else { throw ValidationError("--count 1...10000000") }
     }
 
     func run() throws {
+        switch structure {
+        case .mirror: try measureMirror()
+        case .cache: measureCache()
+        }
+    }
+
+    private func measureMirror() throws {
         // The events exist before the first reading: only the set's own memory is counted.
         let events = (1...count).map { seq in
             RevocationEvent(
@@ -27,7 +44,7 @@ struct MemoryCommand: ParsableCommand {
                 expiresAt: .max)
         }
         let before = Self.residentBytes()
-        var set = RevocationSet()
+        let set = SharedRevocationSet()
         for event in events {
             set.apply(event)
         }
@@ -36,6 +53,17 @@ struct MemoryCommand: ParsableCommand {
         // The events stay alive until the reading, or their release would hide the set's growth.
         let after = withExtendedLifetime(events) { Self.residentBytes() }
         withExtendedLifetime(set) {
+            print(String(format: "%.1f", Double(after - before) / Double(count)))
+        }
+    }
+
+    private func measureCache() {
+        // Digests of distinct texts, made before the first reading.
+        let digests = (0..<count).map { SHA256Digest(of: "token-\($0)") }
+        let before = Self.residentBytes()
+        let cache = TokenValidator.filledCacheForBenchmark(digests)
+        let after = withExtendedLifetime(digests) { Self.residentBytes() }
+        withExtendedLifetime(cache) {
             print(String(format: "%.1f", Double(after - before) / Double(count)))
         }
     }

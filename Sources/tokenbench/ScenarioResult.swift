@@ -11,6 +11,8 @@ struct ScenarioResult: Encodable, Sendable {
     /// `opsPerSecond` divided by the baseline's (times the cores where the baseline says so).
     var ratio: Double?
     var bytesPerEntry: Double?
+    /// The share of verifications answered from the cache.
+    var hitRate: Double?
     /// A few words on what was measured.
     var note: String
 
@@ -31,7 +33,7 @@ struct ScenarioResult: Encodable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case name, opsPerSecond = "ops_per_s", p50 = "p50_us", p99 = "p99_us", p999 = "p999_us", max = "max_us"
-        case baseline, ratio, bytesPerEntry = "bytes_per_entry", note
+        case baseline, ratio, bytesPerEntry = "bytes_per_entry", hitRate = "hit_rate", note
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -47,6 +49,7 @@ struct ScenarioResult: Encodable, Sendable {
         try container.encodeIfPresent(baseline, forKey: .baseline)
         try container.encodeIfPresent(ratio, forKey: .ratio)
         try container.encodeIfPresent(bytesPerEntry, forKey: .bytesPerEntry)
+        try container.encodeIfPresent(hitRate, forKey: .hitRate)
         try container.encode(note, forKey: .note)
     }
 
@@ -68,6 +71,9 @@ struct ScenarioResult: Encodable, Sendable {
         }
         if let bytesPerEntry {
             parts.append("\(Int(bytesPerEntry.rounded())) bytes per entry")
+        }
+        if let hitRate {
+            parts.append(String(format: "hit rate %.4f", hitRate))
         }
         parts.append("(\(note))")
         return parts.joined(separator: "  ")
