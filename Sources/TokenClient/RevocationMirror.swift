@@ -127,7 +127,7 @@ extension RevocationEvent {
         case .token: kind = .token
         case .session: kind = .session
         case .subject: kind = .subject
-        case .unspecified, .unrecognized: return nil
+        case .key, .keyRing, .unspecified, .unrecognized: return nil
         }
         self.init(seq: event.seq, kind: kind, value: event.value, revokedAt: event.revokedAt, expiresAt: event.expiresAt)
     }
