@@ -12,13 +12,15 @@ public struct RevocationSet: Sendable {
     private var otherTokens: [String: Int64] = [:]
     private var sessions: [String: Int64] = [:]
     private var subjects: [String: SubjectRevocation] = [:]
+    /// Revoked signing keys (`kid`s), with when their entries may be dropped.
+    private var keys: [String: Int64] = [:]
 
     /// Creates an empty set.
     public init() {}
 
     /// How many revocations the set holds.
     public var count: Int {
-        tokens.count + otherTokens.count + sessions.count + subjects.count
+        tokens.count + otherTokens.count + sessions.count + subjects.count + keys.count
     }
 
     /// Whether the set holds no revocation.
@@ -27,7 +29,8 @@ public struct RevocationSet: Sendable {
     }
 
     /// Adds a revocation. Idempotent: applying an event again (or an older event for the same
-    /// target) changes nothing; for a subject the latest `revokedAt` wins.
+    /// target) changes nothing; for a subject the latest `revokedAt` wins. A key ring event is no
+    /// revocation: it changes nothing.
     /// - Parameter event: The event.
     public mutating func apply(_ event: RevocationEvent) {
         switch event.kind {
@@ -45,7 +48,18 @@ public struct RevocationSet: Sendable {
                 revokedAt: max(existing?.revokedAt ?? event.revokedAt, event.revokedAt),
                 expiresAt: max(existing?.expiresAt ?? event.expiresAt, event.expiresAt)
             )
+        case .signingKey:
+            keys[event.value] = max(keys[event.value] ?? event.expiresAt, event.expiresAt)
+        case .keyRing:
+            break
         }
+    }
+
+    /// Whether the signing key with this `kid` is revoked: every token naming it is.
+    /// - Parameter keyID: The token's `kid`.
+    /// - Returns: True when revoked.
+    public func isRevoked(keyID: String) -> Bool {
+        !keys.isEmpty && keys[keyID] != nil
     }
 
     /// Whether a token is revoked: by its `jti`, its session, or its subject (when `iat` ≤ the
@@ -100,6 +114,9 @@ public struct RevocationSet: Sendable {
                     seq: 0, kind: .subject, value: value, revokedAt: revocation.revokedAt,
                     expiresAt: revocation.expiresAt))
         }
+        for (value, expiresAt) in keys {
+            entries.append(RevocationEvent(seq: 0, kind: .signingKey, value: value, revokedAt: 0, expiresAt: expiresAt))
+        }
         return entries
     }
 
@@ -110,5 +127,6 @@ public struct RevocationSet: Sendable {
         otherTokens = otherTokens.filter { $0.value >= now }
         sessions = sessions.filter { $0.value >= now }
         subjects = subjects.filter { $0.value.expiresAt >= now }
+        keys = keys.filter { $0.value >= now }
     }
 }
