@@ -42,8 +42,6 @@ actor KeyRingManager {
     private let logger: Logger
     private let logged: @Sendable ([RevocationEvent]) -> Void
     private nonisolated let current: Mutex<Snapshot>
-    /// Moves on every install: a reload whose read began before one is no newer than it.
-    private var installs: UInt64 = 0
 
     /// Loads the stored ring (creating, storing and logging a fresh one on first start).
     /// - Parameter logged: receives the events every change logged, once they are stored.
@@ -106,22 +104,24 @@ actor KeyRingManager {
         }
     }
 
-    /// Adopts the stored ring when another instance changed it.
+    /// Adopts the stored ring when another instance changed it: when it was logged after the ring
+    /// in use (a read that began before a change of this instance finished is older), or under the
+    /// same seq with other keys (an instance of an older version, which logs no event, saved it).
+    /// - Parameter evenIfOlder: adopt a stored ring logged before the one in use too (the store lost
+    ///   writes: its log went back to an earlier epoch state).
     /// - Returns: true when the ring changed.
     @discardableResult
-    func reloadIfChanged() async throws -> Bool {
-        let installsBefore = installs
+    func reloadIfChanged(evenIfOlder: Bool = false) async throws -> Bool {
         let stored = try await store.loadSigningKeys()
-        // A change installed meanwhile was read after this one: it is the newer.
-        guard !stored.keys.isEmpty, installs == installsBefore else { return false }
+        guard !stored.keys.isEmpty else { return false }
         let known = snapshot
         let knownKeys = known.ring.entries.map { [$0.keyID, $0.state.rawValue, "\($0.notBefore)", "\($0.notAfter)"] }
         let foundKeys = stored.keys.map { [$0.keyID, $0.state, "\($0.notBefore)", "\($0.notAfter)"] }
-        guard knownKeys != foundKeys || known.ringSeq != stored.seq else { return false }
+        let changed = knownKeys != foundKeys || known.ringSeq != stored.seq
+        guard changed, stored.seq >= known.ringSeq || evenIfOlder else { return false }
         let reloaded = try KeyRing(entries: try stored.keys.map(Self.entry(of:)))
         let snapshot = Self.snapshot(of: reloaded, seq: stored.seq, configuration: configuration)
         current.withLock { $0 = snapshot }
-        installs += 1
         logger.info("picked up a key ring change", metadata: ["active_kid": "\(reloaded.active.keyID)"])
         return true
     }
@@ -209,7 +209,6 @@ actor KeyRingManager {
         let events = try await Self.save(ring, in: store, configuration: configuration, now: now, revoking: revoked)
         let snapshot = Self.snapshot(of: ring, seq: events.last?.seq ?? 0, configuration: configuration)
         current.withLock { $0 = snapshot }
-        installs += 1
         logged(events)
         return events
     }

@@ -153,8 +153,9 @@ final class RevocationHub: Sendable {
     private let wakeUps: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     /// On a shared store: brings this instance's key ring up to the store's, before key events of
-    /// other instances go out and after the log changed epoch (set by `run`).
-    private let keyRingReload = Mutex<(@Sendable () async throws -> Void)?>(nil)
+    /// other instances go out, and after the log changed epoch even if the stored ring is older
+    /// (set by `run`).
+    private let keyRingReload = Mutex<(@Sendable (_ evenIfOlder: Bool) async throws -> Void)?>(nil)
 
     /// Loads the revocations in force from the store, and the log's epoch (starting the first one
     /// when the store has none).
@@ -306,7 +307,10 @@ final class RevocationHub: Sendable {
     /// - Parameter reloadKeyRing: on a shared store, reads the stored key ring into this instance:
     ///   run before a page with key events goes out (so that this instance's GetKeys, Validate and
     ///   Issue are never behind what its watchers got) and after the log changed epoch.
-    func run(heartbeatInterval: Duration, reloadKeyRing: (@Sendable () async throws -> Void)? = nil) async {
+    func run(
+        heartbeatInterval: Duration,
+        reloadKeyRing: (@Sendable (_ evenIfOlder: Bool) async throws -> Void)? = nil
+    ) async {
         keyRingReload.withLock { $0 = reloadKeyRing }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.pump() }
@@ -367,7 +371,7 @@ final class RevocationHub: Sendable {
             var events = page.events
             if shared != nil, events.contains(where: \.isKeyEvent), let reload = keyRingReload.withLock({ $0 }) {
                 do {
-                    try await reload()
+                    try await reload(false)
                 } catch {
                     logger.warning(
                         "reading the key ring failed; retrying",
@@ -600,7 +604,7 @@ final class RevocationHub: Sendable {
             "took up a new epoch of the revocation log",
             metadata: ["epoch": "\(epoch)", "head_seq": "\(snapshot.headSeq)", "lost_revocations": "\(lost.count)"])
         // A store that lost writes may have lost a key ring change too.
-        try await keyRingReload.withLock({ $0 })?()
+        try await keyRingReload.withLock({ $0 })?(true)
         try await writeBackLost()
     }
 

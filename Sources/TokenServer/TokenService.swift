@@ -116,10 +116,10 @@ public final class TokenService: Service {
 
     /// On a shared store, what the fan-out runs when the log says another instance changed the key
     /// ring: reads it into this instance.
-    private var keyRingReload: (@Sendable () async throws -> Void)? {
+    private var keyRingReload: (@Sendable (_ evenIfOlder: Bool) async throws -> Void)? {
         guard sharedStore != nil else { return nil }
         let keys = self.keys
-        return { _ = try await keys.reloadIfChanged() }
+        return { evenIfOlder in _ = try await keys.reloadIfChanged(evenIfOlder: evenIfOlder) }
     }
 
     /// Runs one round of the periodic maintenance now: rotates an aged ACTIVE key, drops RETIRING
