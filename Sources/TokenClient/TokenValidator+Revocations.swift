@@ -41,12 +41,14 @@ extension TokenValidator {
         }
     }
 
-    /// Applies one batch and wakes the waiters it satisfies.
+    /// Applies one batch, its key events included, and wakes the waiters it satisfies.
     /// - Returns: whether the stream goes on, or must be resumed (a batch of another epoch).
     func apply(_ batch: RevocationBatch) -> RevocationMirror.Disposition {
         let now = ContinuousClock.now
-        let (disposition, satisfied, becameFresh) = storage.withLock { state in
+        let (disposition, satisfied, becameFresh, keyEvents) = storage.withLock { state in
             let disposition = state.mirror.apply(batch, at: now)
+            // The keys change with the revocations around them, before anything answers from the batch.
+            let keyEvents = disposition == .applied ? state.applyKeyEvents(of: batch) : .init()
             let fresh = state.mirror.isFresh(at: now, staleAfter: configuration.staleAfter)
             let becameFresh = fresh && !state.wasFresh
             if becameFresh {
@@ -54,7 +56,15 @@ extension TokenValidator {
                 state.failOpenLogged = false
             }
             let satisfied = state.takeSatisfiedWaiters(now: now, staleAfter: configuration.staleAfter)
-            return (disposition, satisfied, becameFresh)
+            return (disposition, satisfied, becameFresh, keyEvents)
+        }
+        keyEvents.satisfied.forEach { $0.resume() }
+        if !keyEvents.refusals.isEmpty {
+            // The stream says the ring changed but not to what: ask GetKeys, whatever the cooldown.
+            logger.error(
+                "refused key events of the revocation stream; fetching the keys",
+                metadata: ["refused": "\(keyEvents.refusals.joined(separator: "; "))"])
+            keyFetchRequests.yield()
         }
         if becameFresh {
             logger.info(

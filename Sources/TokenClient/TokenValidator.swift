@@ -33,6 +33,9 @@ public final class TokenValidator: Service, Sendable {
     let service: TokenServiceClient
     let storage: Mutex<TokenValidatorStorage>
     let metrics: TokenValidatorMetrics
+    /// Asks the key refresh task for a fetch now, whatever the cooldown (a key event was refused).
+    let keyFetchRequests: AsyncStream<Void>.Continuation
+    let keyFetchRequested: AsyncStream<Void>
 
     /// Creates a validator; it connects when it runs (or on the first verification that needs the
     /// service).
@@ -58,6 +61,7 @@ public final class TokenValidator: Service, Sendable {
         self.service = TokenServiceClient(wrapping: rpc)
         self.storage = Mutex(TokenValidatorStorage(cacheCapacity: configuration.cacheCapacity))
         self.metrics = TokenValidatorMetrics(prefix: configuration.metricsPrefix)
+        (keyFetchRequested, keyFetchRequests) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Loads the keys, follows the revocation stream and watches for staleness until cancelled or
@@ -172,7 +176,7 @@ public final class TokenValidator: Service, Sendable {
             return .hit(TokenValidation(outcome: .invalid(reason), claims: entry.claims, source: .cache), fresh: fresh)
         }
         if entry.checkedGeneration != state.mirror.generation {
-            entry.revoked = state.mirror.isRevoked(entry.claims)
+            entry.revoked = state.mirror.isRevoked(entry.claims) || state.mirror.revocations.isRevoked(keyID: entry.keyID)
             entry.checkedGeneration = state.mirror.generation
             state.cache[token] = entry
         }
@@ -203,15 +207,25 @@ public final class TokenValidator: Service, Sendable {
             return (TokenValidation(outcome: .unknown, claims: nil, source: .policy), false)
         }
         var result = verifier.verify(token, keys: loadedKeys, audience: audience, now: now)
-        if result.reason == .unknownKey {
-            // A key published since the last fetch, or a forged kid: one fetch per cooldown at most.
+        if result.reason == .unknownKey, let keyID = result.keyID, !isRevoked(keyID: keyID),
+            let published = await waitForPublishedKey(keyID)
+        {
+            // A key rotated in an instant ago, whose event came after the token.
+            result = verifier.verify(token, keys: published, audience: audience, now: now)
+        }
+        if result.reason == .unknownKey, !isRevoked(keyID: result.keyID) {
+            // A key published while the stream was down, or a forged kid: one fetch per cooldown at most.
             let before = storage.withLock { $0.keysFetched }
             await fetchKeys(respectingCooldown: true)
             if let refreshed = storage.withLock({ $0.keysFetched != before ? $0.keys : nil }) {
                 result = verifier.verify(token, keys: refreshed, audience: audience, now: now)
             }
         }
-        guard let claims = result.claims else {
+        if result.reason == .unknownKey, isRevoked(keyID: result.keyID) {
+            // A revoked key is no longer published: its tokens are refused as revoked.
+            return (TokenValidation(outcome: .invalid(.revoked), claims: nil, source: .local), isFresh)
+        }
+        guard let claims = result.claims, let keyID = result.keyID else {
             return (TokenValidation(outcome: .invalid(result.reason), claims: nil, source: .local), isFresh)
         }
         let cacheable = result.reason == .valid || result.reason == .wrongAudience
@@ -220,8 +234,12 @@ public final class TokenValidator: Service, Sendable {
             guard cacheable else {
                 return (TokenValidation(outcome: .invalid(result.reason), claims: claims, source: .local), fresh)
             }
-            let revoked = state.mirror.isRevoked(claims)
-            state.cache.insert(token, .init(claims: claims, checkedGeneration: state.mirror.generation, revoked: revoked))
+            // Checked under the lock that applies batches: a key revoked since the signature was
+            // checked is seen here, or its batch moves the generation this entry is cached at.
+            let revoked = state.mirror.isRevoked(claims) || state.mirror.revocations.isRevoked(keyID: keyID)
+            state.cache.insert(
+                token,
+                .init(claims: claims, keyID: keyID, checkedGeneration: state.mirror.generation, revoked: revoked))
             let outcome: TokenValidation.Outcome =
                 result.reason != .valid ? .invalid(result.reason) : revoked ? .invalid(.revoked) : .valid
             return (TokenValidation(outcome: outcome, claims: claims, source: .local), fresh)
@@ -230,6 +248,12 @@ public final class TokenValidator: Service, Sendable {
 
     private var isFresh: Bool {
         storage.withLock { $0.mirror.isFresh(at: .now, staleAfter: configuration.staleAfter) }
+    }
+
+    /// Whether the mirror holds the key with this `kid` revoked.
+    private func isRevoked(keyID: String?) -> Bool {
+        guard let keyID else { return false }
+        return storage.withLock { $0.mirror.revocations.isRevoked(keyID: keyID) }
     }
 
     /// Turns a local answer into the final one: a local "invalid" stands; a local "valid" stands

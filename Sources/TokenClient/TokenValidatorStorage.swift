@@ -11,6 +11,14 @@ struct TokenValidatorStorage {
         var unknownRefusals: UInt64 = 0
         var streamsOpened: UInt64 = 0
         var keyFetches: UInt64 = 0
+        var keyWaitsRanOut: UInt64 = 0
+    }
+
+    /// A verification waiting for the stream to publish its token's key; its continuation is set
+    /// once its task waits (nil before).
+    struct KeyWaiter {
+        let keyID: String
+        var continuation: CheckedContinuation<Void, Never>?
     }
 
     /// A task waiting for the state to satisfy a condition.
@@ -29,6 +37,13 @@ struct TokenValidatorStorage {
     var keyFetchWaiters: [CheckedContinuation<Void, Never>]?
     /// When the last key fetch started.
     var lastKeyFetchStart: ContinuousClock.Instant?
+    /// Key events of the stream applied to `keys` (a GetKeys answer that was in flight meanwhile
+    /// is older than one of them).
+    var keyEventsApplied: UInt64 = 0
+    /// Verifications waiting for a key, by waiter id (at most `maxKeyWaiters`).
+    var keyWaiters: [UInt64: KeyWaiter] = [:]
+    /// When a wait for a key last ran out without it.
+    var lastKeyWaitRanOut: ContinuousClock.Instant?
     var mirror = RevocationMirror()
     var cache: VerifiedTokenCache
     var counters = Counters()
@@ -79,7 +94,9 @@ struct TokenValidatorStorage {
             fallbacks: counters.fallbacks,
             failOpenAcceptances: counters.failOpenAcceptances,
             unknownRefusals: counters.unknownRefusals,
-            keyFetches: counters.keyFetches
+            keyFetches: counters.keyFetches,
+            keyWaiters: keyWaiters.count,
+            keyWaitsRanOut: counters.keyWaitsRanOut
         )
     }
 }

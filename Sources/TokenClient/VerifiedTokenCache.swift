@@ -8,6 +8,8 @@ import TokenCore
 struct VerifiedTokenCache {
     struct Entry {
         let claims: Claims
+        /// The `kid` of the key that verified it: a revocation of the key revokes the token.
+        let keyID: String
         /// The mirror generation `revoked` was computed at.
         var checkedGeneration: UInt64
         var revoked: Bool

@@ -9,7 +9,7 @@ import TokenCore
         let claims = Claims(
             issuer: "i", subject: "u", audience: [], scopes: [], tokenID: "t", sessionID: "s", issuedAt: 0,
             expiresAt: expiresAt, notBefore: 0)
-        return .init(claims: claims, checkedGeneration: 0, revoked: false)
+        return .init(claims: claims, keyID: "k", checkedGeneration: 0, revoked: false)
     }
 
     @Test func neverHoldsMoreThanItsCapacityAndEvictsTheOldestFirst() {
