@@ -60,9 +60,10 @@ extension TokenValidator {
             return nil
         }
         var keys: [String: VerificationKey] = [:]
+        let known = storage.withLock { $0.keys }
         for published in response.keys {
             // The key decides the algorithm; a key whose declared algorithm differs is not used.
-            guard let key = TokenValidatorStorage.verificationKey(published) else {
+            guard let key = TokenValidatorStorage.verificationKey(published, reusing: known) else {
                 logger.warning("GetKeys published an unusable key", metadata: ["kid": "\(published.keyID)"])
                 continue
             }

@@ -44,11 +44,15 @@ extension TokenValidator {
     /// Applies one batch, its key events included, and wakes the waiters it satisfies.
     /// - Returns: whether the stream goes on, or must be resumed (a batch of another epoch).
     func apply(_ batch: RevocationBatch) -> RevocationMirror.Disposition {
+        // New keys are parsed before the lock that verifications take.
+        let rings =
+            batch.events.contains { $0.kind == .keyRing }
+            ? TokenValidatorStorage.publishedRings(in: batch, reusing: storage.withLock { $0.keys }) : [:]
         let now = ContinuousClock.now
         let (disposition, satisfied, becameFresh, keyEvents) = storage.withLock { state in
             let disposition = state.mirror.apply(batch, at: now)
             // The keys change with the revocations around them, before anything answers from the batch.
-            let keyEvents = disposition == .applied ? state.applyKeyEvents(of: batch) : .init()
+            let keyEvents = disposition == .applied ? state.applyKeyEvents(of: batch, rings: rings) : .init()
             let fresh = state.mirror.isFresh(at: now, staleAfter: configuration.staleAfter)
             let becameFresh = fresh && !state.wasFresh
             if becameFresh {

@@ -176,7 +176,8 @@ public final class TokenValidator: Service, Sendable {
             return .hit(TokenValidation(outcome: .invalid(reason), claims: entry.claims, source: .cache), fresh: fresh)
         }
         if entry.checkedGeneration != state.mirror.generation {
-            entry.revoked = state.mirror.isRevoked(entry.claims) || state.mirror.revocations.isRevoked(keyID: entry.keyID)
+            entry.revoked =
+                state.mirror.isRevoked(entry.claims) || state.mirror.revocations.isRevoked(keyID: entry.keyID)
             entry.checkedGeneration = state.mirror.generation
             state.cache[token] = entry
         }

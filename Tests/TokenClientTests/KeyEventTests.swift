@@ -19,7 +19,10 @@ import TokenWire
 
     /// Storage holding `keys`, whose mirror applied a live batch of `events` (as the validator does
     /// before the key events).
-    static func storage(keys: KeySet, applying events: [WireRevocationEvent]) -> (TokenValidatorStorage, RevocationBatch) {
+    static func storage(
+        keys: KeySet,
+        applying events: [WireRevocationEvent]
+    ) -> (TokenValidatorStorage, RevocationBatch) {
         var storage = TokenValidatorStorage(cacheCapacity: 10)
         storage.keys = keys
         let batch = RevocationBatch(events: events, headSeq: events.last?.seq ?? 0, snapshot: false, epoch: 1)
@@ -28,29 +31,40 @@ import TokenWire
         return (storage, batch)
     }
 
+    /// What the validator parses outside its lock.
+    static func rings(
+        _ batch: RevocationBatch,
+        _ storage: TokenValidatorStorage
+    ) -> [UInt64: Result<KeySet, TokenValidatorStorage.KeyRingRefusal>] {
+        TokenValidatorStorage.publishedRings(in: batch, reusing: storage.keys)
+    }
+
     @Test func aRingReplacesTheKeysAndARevokedKeyLeavesThem() throws {
-        let (a, b, c) = (try SigningKey.generate(.edDSA), try SigningKey.generate(.es256), try SigningKey.generate(.edDSA))
+        let (a, b) = (try SigningKey.generate(.edDSA), try SigningKey.generate(.es256))
+        let c = try SigningKey.generate(.edDSA)
         let before = KeySet(keys: ["a": a.publicKey, "b": b.publicKey])
         let ring = Self.ring(
             [Self.published(b, "b", .active), Self.published(c, "c", .next), Self.published(a, "a", .retiring)], seq: 1)
         var (storage, batch) = Self.storage(keys: before, applying: [ring])
-        let outcome = storage.applyKeyEvents(of: batch)
+        let outcome = storage.applyKeyEvents(of: batch, rings: Self.rings(batch, storage))
         #expect(outcome.refusals.isEmpty)
         #expect(storage.keys?.keyIDs == ["a", "b", "c"])
         #expect(storage.keys?["c"] == c.publicKey)
+        // A key held already is kept, not parsed again.
+        #expect(storage.keys?["a"] === before["a"])
         #expect(storage.keyEventsApplied == 1)
 
         // The key's revocation, then the ring without it: the key is gone, and revoked.
         let revocation = WireRevocationEvent(seq: 2, kind: .key, value: "a", revokedAt: 100, expiresAt: 10_000)
         let without = Self.ring([Self.published(b, "b", .active), Self.published(c, "c", .next)], seq: 3)
         var (after, next) = Self.storage(keys: try #require(storage.keys), applying: [revocation, without])
-        #expect(after.applyKeyEvents(of: next).refusals.isEmpty)
+        #expect(after.applyKeyEvents(of: next, rings: Self.rings(next, after)).refusals.isEmpty)
         #expect(after.keys?.keyIDs == ["b", "c"])
         #expect(after.mirror.revocations.isRevoked(keyID: "a"))
 
         // A revocation alone drops the key from the keys too.
         var (alone, only) = Self.storage(keys: before, applying: [revocation])
-        #expect(alone.applyKeyEvents(of: only).refusals.isEmpty)
+        #expect(alone.applyKeyEvents(of: only, rings: Self.rings(only, alone)).refusals.isEmpty)
         #expect(alone.keys?.keyIDs == ["b"])
     }
 
@@ -75,7 +89,7 @@ import TokenWire
         ]
         for (reason, keys) in broken {
             var (storage, batch) = Self.storage(keys: before, applying: [Self.ring(keys, seq: 1)])
-            let outcome = storage.applyKeyEvents(of: batch)
+            let outcome = storage.applyKeyEvents(of: batch, rings: Self.rings(batch, storage))
             #expect(outcome.refusals.count == 1, "\(reason)")
             #expect(outcome.refusals.first?.contains(reason) == true, "\(outcome.refusals) for \(reason)")
             #expect(storage.keys?.keyIDs == ["a"], "\(reason)")
@@ -83,7 +97,8 @@ import TokenWire
         }
         let nameless = WireRevocationEvent(seq: 1, kind: .key, value: "", expiresAt: 10_000)
         var (storage, batch) = Self.storage(keys: before, applying: [nameless])
-        #expect(storage.applyKeyEvents(of: batch).refusals == ["key revocation event 1 names no key"])
+        let refusals = storage.applyKeyEvents(of: batch, rings: Self.rings(batch, storage)).refusals
+        #expect(refusals == ["key revocation event 1 names no key"])
         #expect(storage.keys?.keyIDs == ["a"])
     }
 }
