@@ -180,7 +180,8 @@ public final class RedisTokenStore: TokenStore {
         }
         events.append(
             RevocationEvent(
-                seq: ringSeq, kind: .keyRing, value: change.publishedRing, revokedAt: change.changedAt, expiresAt: .max))
+                seq: ringSeq, kind: .keyRing, value: change.publishedRing, revokedAt: change.changedAt,
+                expiresAt: .max))
         return events
     }
 

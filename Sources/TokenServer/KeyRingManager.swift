@@ -223,7 +223,8 @@ actor KeyRingManager {
     ) async throws -> [RevocationEvent] {
         // No token the key signed is valid once its lifetime and the leeway passed, and no GetKeys
         // answer from before still cached once the cache age passed.
-        let revokedUntil = now + max(configuration.accessTTL, Int64(configuration.keysCacheMaxAge)) + configuration.leeway
+        let revokedUntil =
+            now + max(configuration.accessTTL, Int64(configuration.keysCacheMaxAge)) + configuration.leeway
         let change = KeyRingChange(
             publishedRing: PublishedKeyRing.encode(publicKeys(of: ring)),
             changedAt: now,

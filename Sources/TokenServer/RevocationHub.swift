@@ -356,6 +356,12 @@ final class RevocationHub: Sendable {
                 // so the fan-out goes on with what the log still holds.
                 page = try await store.revocationEvents(
                     after: checked == nil ? after : after - 1, limit: Self.eventsPerRead + (checked == nil ? 0 : 1))
+                // Key events of other instances go out once this instance has the ring they made.
+                if shared != nil, page.events.contains(where: \.isKeyEvent),
+                    let reload = keyRingReload.withLock({ $0 })
+                {
+                    try await reload(false)
+                }
             } catch {
                 logger.warning(
                     "reading revocation events failed; retrying",
@@ -369,22 +375,6 @@ final class RevocationHub: Sendable {
                 continue
             }
             var events = page.events
-            if shared != nil, events.contains(where: \.isKeyEvent), let reload = keyRingReload.withLock({ $0 }) {
-                do {
-                    try await reload(false)
-                } catch {
-                    logger.warning(
-                        "reading the key ring failed; retrying",
-                        metadata: ["error": "\(error)", "retry_in": "\(retryDelay)"])
-                    do {
-                        try await Task.sleep(for: retryDelay)
-                    } catch {
-                        return
-                    }
-                    retryDelay = min(retryDelay * 2, Self.longestRetryDelay)
-                    continue
-                }
-            }
             retryDelay = Self.firstRetryDelay
             var wentBack = false
             if let checked {

@@ -190,7 +190,9 @@ public struct KeyRingChange: Sendable, Hashable {
         for revocation in revokedKeys {
             guard revocation.kind == .signingKey, !revocation.value.isEmpty,
                 revocation.value.utf8.count <= maxValueLength, revocation.reason.utf8.count <= maxValueLength
-            else { throw .rejected("a key ring change revokes keys only, each by a kid of 1 to \(maxValueLength) bytes") }
+            else {
+                throw .rejected("a key ring change revokes keys only, each by a kid of 1 to \(maxValueLength) bytes")
+            }
         }
     }
 }

@@ -32,7 +32,8 @@ struct RedisKeyEventsTests {
                     }
                 }
                 let refused = outcomes.filter { $0 != .valid }
-                #expect(refused.isEmpty, "\(refused.count) of \(outcomes.count) refused: \(Set(refused.map { "\($0)" }))")
+                #expect(
+                    refused.isEmpty, "\(refused.count) of \(outcomes.count) refused: \(Set(refused.map { "\($0)" }))")
                 #expect(validator.state.keyFetches == fetchesBefore, "keys were fetched instead of streamed")
                 // Once B's watchers have the last rotation, B itself signs with A's newest key and
                 // publishes the same ring.

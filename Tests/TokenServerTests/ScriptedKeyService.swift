@@ -24,7 +24,10 @@ final class ScriptedKeyService: Sendable {
     private let task: Task<Void, any Error>
 
     /// Starts the service publishing `keys`, runs `body`, and stops it.
-    static func with<T>(publishing keys: [WirePublicKey], _ body: (ScriptedKeyService) async throws -> T) async throws -> T {
+    static func with<T>(
+        publishing keys: [WirePublicKey],
+        _ body: (ScriptedKeyService) async throws -> T
+    ) async throws -> T {
         let service = try await ScriptedKeyService(publishing: keys)
         defer {
             service.state.streams.withLock { $0 }.forEach { $0.finish() }
@@ -58,7 +61,8 @@ final class ScriptedKeyService: Sendable {
         configuration.port = 0
         var logger = Logger(label: "scripted-key-service")
         logger.logLevel = .critical
-        let server = RPCServer(configuration: configuration, methods: methods, callers: TestServer.registry, logger: logger)
+        let server = RPCServer(
+            configuration: configuration, methods: methods, callers: TestServer.registry, logger: logger)
         task = Task { try await server.run() }
         port = try await server.listeningAddress().port
         self.state = state

@@ -48,7 +48,8 @@ import TokenWire
                 }
                 #expect(outcomes.count == 250)
                 let refused = outcomes.filter { $0 != .valid }
-                #expect(refused.isEmpty, "\(refused.count) of \(outcomes.count) refused: \(Set(refused.map { "\($0)" }))")
+                #expect(
+                    refused.isEmpty, "\(refused.count) of \(outcomes.count) refused: \(Set(refused.map { "\($0)" }))")
                 #expect(validator.state.keyFetches == fetchesBefore, "keys were fetched instead of streamed")
                 #expect(validator.state.keyCount == 52)
             }

@@ -54,11 +54,13 @@ import TokenWire
             let configuration = Self.configuration(port: service.port)
             try await ValidatorHarness.run(configuration, logger: Logger(label: "test", factory: { _ in log })) {
                 validator in
-                #expect(await validator.verify(try Self.token(signedBy: ring.active.key, keyID: ring.active.keyID)).outcome == .valid)
+                let first = try Self.token(signedBy: ring.active.key, keyID: ring.active.keyID)
+                #expect(await validator.verify(first).outcome == .valid)
                 for (index, event) in broken.enumerated() {
                     let seq = UInt64(index + 1)
                     let (fetches, calls) = (validator.state.keyFetches, service.getKeysCalls)
-                    service.send([WireRevocationEvent(seq: seq, kind: .keyRing, revokedAt: 1_000, keys: event.keys)], head: seq)
+                    let ringEvent = WireRevocationEvent(seq: seq, kind: .keyRing, revokedAt: 1_000, keys: event.keys)
+                    service.send([ringEvent], head: seq)
                     // Refused, and the keys fetched at once, whatever the cooldown.
                     try await within(.seconds(10), "the refused event \(seq) to cause a key fetch") {
                         try await validator.waitUntil { $0.appliedSeq >= seq && $0.keyFetches > fetches }
@@ -69,7 +71,9 @@ import TokenWire
                     #expect(await validator.verify(token).outcome == .valid)
                     let errors = log.entries.filter { $0.level == .error }
                     #expect(errors.count == index + 1)
-                    #expect(errors.last?.message.description == "refused key events of the revocation stream; fetching the keys")
+                    #expect(
+                        errors.last?.message.description
+                            == "refused key events of the revocation stream; fetching the keys")
                     #expect(errors.last?.metadata["refused"]?.description.contains(event.reason) == true, "\(errors)")
                 }
             }

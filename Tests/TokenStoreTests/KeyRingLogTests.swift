@@ -28,7 +28,8 @@ struct KeyRingLogTests {
         let revokedKey = RevocationRequest(
             kind: .signingKey, value: "k1", revokedAt: 1_200, expiresAt: 2_200, reason: "leaked")
         let second = try await store.saveSigningKeys(
-            [Self.ring[1]], logging: KeyRingChange(publishedRing: "ring-2", changedAt: 1_200, revokedKeys: [revokedKey]))
+            [Self.ring[1]],
+            logging: KeyRingChange(publishedRing: "ring-2", changedAt: 1_200, revokedKeys: [revokedKey]))
         let keyEvent = RevocationEvent(seq: 3, kind: .signingKey, value: "k1", revokedAt: 1_200, expiresAt: 2_200)
         let ringEvent = RevocationEvent(seq: 4, kind: .keyRing, value: "ring-2", revokedAt: 1_200, expiresAt: .max)
         #expect(second == [keyEvent, ringEvent])
@@ -87,7 +88,8 @@ struct KeyRingLogTests {
         let writtenBack = try await store.revoke(
             RevocationRequest(
                 kind: .signingKey, value: "k9", revokedAt: 5, expiresAt: 50, reason: "", timesAreDecided: true))
-        #expect(writtenBack.event == RevocationEvent(seq: 1, kind: .signingKey, value: "k9", revokedAt: 5, expiresAt: 50))
+        #expect(
+            writtenBack.event == RevocationEvent(seq: 1, kind: .signingKey, value: "k9", revokedAt: 5, expiresAt: 50))
         await store.close()
     }
 }

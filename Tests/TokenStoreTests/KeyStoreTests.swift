@@ -51,7 +51,8 @@ struct KeyStoreTests {
 
         let error = await #expect(throws: TokenStoreError.self) {
             try await store.saveSigningKeys(
-                [StoreFixture.key("other", byte: 2), StoreFixture.key(keyID, byte: 3)], logging: StoreFixture.keyRingChange)
+                [StoreFixture.key("other", byte: 2), StoreFixture.key(keyID, byte: 3)],
+                logging: StoreFixture.keyRingChange)
         }
         #expect(error?.isRejected == true)
         #expect(try await store.loadSigningKeys().keys == ring)
