@@ -121,8 +121,8 @@ typedef enum _Token__V1__RevocationKind {
   TOKEN__V1__REVOCATION_KIND__SUBJECT = 3,
   /*
    * value is a signing key's `kid`: every token naming it is revoked (RotateKeys with
-   * revoke_previous), and the key is no longer published. expires_at is when no token it signed can
-   * still be valid, nor any server still publish it.
+   * revoke_previous), and the key is no longer published. expires_at is when no token the key signed
+   * is valid any more and no GetKeys answer from before the revocation is still cached.
    */
   TOKEN__V1__REVOCATION_KIND__KEY = 4,
   /*
