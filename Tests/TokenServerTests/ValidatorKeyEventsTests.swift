@@ -12,9 +12,11 @@ import TokenWire
 @Suite struct ValidatorKeyEventsTests {
     @Test func fiftyRotationsBackToBackCauseNoRefusalAtAValidator() async throws {
         try await TestServer.with(configure: KeyEventsTests.fastHeartbeats) { server in
-            // A key fetch cannot help within the test: every key must come with its event.
+            // A key fetch cannot help within the test: every key must come with its event, however
+            // long a loaded machine makes it take.
             let configuration = ValidatorHarness.configuration(port: server.port) {
                 $0.unknownKeyCooldown = .seconds(600)
+                $0.unknownKeyWait = .seconds(10)
             }
             try await ValidatorHarness.run(configuration, clock: server.clock) { validator in
                 let fetchesBefore = validator.state.keyFetches
@@ -48,8 +50,8 @@ import TokenWire
                 }
                 #expect(outcomes.count == 250)
                 let refused = outcomes.filter { $0 != .valid }
-                #expect(
-                    refused.isEmpty, "\(refused.count) of \(outcomes.count) refused: \(Set(refused.map { "\($0)" }))")
+                let kinds = Set(refused.map { "\($0)" })
+                #expect(refused.count == 0, "\(refused.count) of \(outcomes.count) refused: \(kinds)")
                 #expect(validator.state.keyFetches == fetchesBefore, "keys were fetched instead of streamed")
                 #expect(validator.state.keyCount == 52)
             }
