@@ -374,8 +374,8 @@ final class RevocationHub: Sendable {
                 retryDelay = min(retryDelay * 2, Self.longestRetryDelay)
                 continue
             }
-            var events = page.events
             retryDelay = Self.firstRetryDelay
+            var events = page.events
             var wentBack = false
             if let checked {
                 if events.first?.seq == checked.seq {
