@@ -2177,9 +2177,29 @@ const ProtobufCMessageDescriptor token__v1__get_keys_response__descriptor =
   (ProtobufCMessageInit) token__v1__get_keys_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define token__v1__rotate_keys_request__field_descriptors NULL
-#define token__v1__rotate_keys_request__field_indices_by_name NULL
-#define token__v1__rotate_keys_request__number_ranges NULL
+static const ProtobufCFieldDescriptor token__v1__rotate_keys_request__field_descriptors[1] =
+{
+  {
+    "revoke_previous",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Token__V1__RotateKeysRequest, revoke_previous),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned token__v1__rotate_keys_request__field_indices_by_name[] = {
+  0,   /* field[0] = revoke_previous */
+};
+static const ProtobufCIntRange token__v1__rotate_keys_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor token__v1__rotate_keys_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -2188,14 +2208,14 @@ const ProtobufCMessageDescriptor token__v1__rotate_keys_request__descriptor =
   "Token__V1__RotateKeysRequest",
   "token.v1",
   sizeof(Token__V1__RotateKeysRequest),
-  0,
+  1,
   token__v1__rotate_keys_request__field_descriptors,
   token__v1__rotate_keys_request__field_indices_by_name,
-  0,  token__v1__rotate_keys_request__number_ranges,
+  1,  token__v1__rotate_keys_request__number_ranges,
   (ProtobufCMessageInit) token__v1__rotate_keys_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor token__v1__rotate_keys_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor token__v1__rotate_keys_response__field_descriptors[3] =
 {
   {
     "key_id",
@@ -2209,14 +2229,40 @@ static const ProtobufCFieldDescriptor token__v1__rotate_keys_response__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "seq",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Token__V1__RotateKeysResponse, seq),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revoked_key_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Token__V1__RotateKeysResponse, revoked_key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned token__v1__rotate_keys_response__field_indices_by_name[] = {
   0,   /* field[0] = key_id */
+  2,   /* field[2] = revoked_key_id */
+  1,   /* field[1] = seq */
 };
 static const ProtobufCIntRange token__v1__rotate_keys_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor token__v1__rotate_keys_response__descriptor =
 {
@@ -2226,7 +2272,7 @@ const ProtobufCMessageDescriptor token__v1__rotate_keys_response__descriptor =
   "Token__V1__RotateKeysResponse",
   "token.v1",
   sizeof(Token__V1__RotateKeysResponse),
-  1,
+  3,
   token__v1__rotate_keys_response__field_descriptors,
   token__v1__rotate_keys_response__field_indices_by_name,
   1,  token__v1__rotate_keys_response__number_ranges,
@@ -2284,7 +2330,7 @@ const ProtobufCMessageDescriptor token__v1__watch_revocations_request__descripto
   (ProtobufCMessageInit) token__v1__watch_revocations_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor token__v1__revocation_event__field_descriptors[5] =
+static const ProtobufCFieldDescriptor token__v1__revocation_event__field_descriptors[6] =
 {
   {
     "seq",
@@ -2346,9 +2392,22 @@ static const ProtobufCFieldDescriptor token__v1__revocation_event__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "keys",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Token__V1__RevocationEvent, n_keys),
+    offsetof(Token__V1__RevocationEvent, keys),
+    &token__v1__public_key__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned token__v1__revocation_event__field_indices_by_name[] = {
   4,   /* field[4] = expires_at */
+  5,   /* field[5] = keys */
   1,   /* field[1] = kind */
   3,   /* field[3] = revoked_at */
   0,   /* field[0] = seq */
@@ -2357,7 +2416,7 @@ static const unsigned token__v1__revocation_event__field_indices_by_name[] = {
 static const ProtobufCIntRange token__v1__revocation_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor token__v1__revocation_event__descriptor =
 {
@@ -2367,7 +2426,7 @@ const ProtobufCMessageDescriptor token__v1__revocation_event__descriptor =
   "Token__V1__RevocationEvent",
   "token.v1",
   sizeof(Token__V1__RevocationEvent),
-  5,
+  6,
   token__v1__revocation_event__field_descriptors,
   token__v1__revocation_event__field_indices_by_name,
   1,  token__v1__revocation_event__number_ranges,
@@ -2839,18 +2898,22 @@ const ProtobufCEnumDescriptor token__v1__key_state__descriptor =
   token__v1__key_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue token__v1__revocation_kind__enum_values_by_number[4] =
+static const ProtobufCEnumValue token__v1__revocation_kind__enum_values_by_number[6] =
 {
   { "REVOCATION_KIND_UNSPECIFIED", "TOKEN__V1__REVOCATION_KIND__REVOCATION_KIND_UNSPECIFIED", 0 },
   { "TOKEN", "TOKEN__V1__REVOCATION_KIND__TOKEN", 1 },
   { "SESSION", "TOKEN__V1__REVOCATION_KIND__SESSION", 2 },
   { "SUBJECT", "TOKEN__V1__REVOCATION_KIND__SUBJECT", 3 },
+  { "KEY", "TOKEN__V1__REVOCATION_KIND__KEY", 4 },
+  { "KEY_RING", "TOKEN__V1__REVOCATION_KIND__KEY_RING", 5 },
 };
 static const ProtobufCIntRange token__v1__revocation_kind__value_ranges[] = {
-{0, 0},{0, 4}
+{0, 0},{0, 6}
 };
-static const ProtobufCEnumValueIndex token__v1__revocation_kind__enum_values_by_name[4] =
+static const ProtobufCEnumValueIndex token__v1__revocation_kind__enum_values_by_name[6] =
 {
+  { "KEY", 4 },
+  { "KEY_RING", 5 },
   { "REVOCATION_KIND_UNSPECIFIED", 0 },
   { "SESSION", 2 },
   { "SUBJECT", 3 },
@@ -2863,9 +2926,9 @@ const ProtobufCEnumDescriptor token__v1__revocation_kind__descriptor =
   "RevocationKind",
   "Token__V1__RevocationKind",
   "token.v1",
-  4,
+  6,
   token__v1__revocation_kind__enum_values_by_number,
-  4,
+  6,
   token__v1__revocation_kind__enum_values_by_name,
   1,
   token__v1__revocation_kind__value_ranges,

@@ -55,10 +55,14 @@ public struct TokenServiceClient: Sendable {
         try await rpc.unary(TokenServiceMethod.listSessions, request, as: ListSessionsResponse.self, timeout: timeout)
     }
 
-    /// Rotates the signing keys. Needs the `admin` role.
+    /// Rotates the signing keys; with `revokePrevious` set, revokes the former ACTIVE key. Needs the
+    /// `admin` role.
     /// - Throws: `RPCError` with the service's code.
-    public func rotateKeys(timeout: Duration? = nil) async throws -> RotateKeysResponse {
-        try await rpc.unary(TokenServiceMethod.rotateKeys, RotateKeysRequest(), as: RotateKeysResponse.self, timeout: timeout)
+    public func rotateKeys(
+        _ request: RotateKeysRequest = RotateKeysRequest(),
+        timeout: Duration? = nil
+    ) async throws -> RotateKeysResponse {
+        try await rpc.unary(TokenServiceMethod.rotateKeys, request, as: RotateKeysResponse.self, timeout: timeout)
     }
 
     /// Whether the service is serving, and on which store. Open to all.

@@ -25,21 +25,27 @@ extension TokenValidator {
                 if !joined { continuation.resume() }
             }
         case .start:
+            let eventsBefore = storage.withLock { $0.keyEventsApplied }
             let fetched = await fetchKeySet()
-            let (waiters, satisfied) = storage.withLock { state in
+            let (waiters, satisfied, keyWaiters) = storage.withLock { state in
                 if let (keys, maxAge) = fetched {
-                    state.keys = keys
+                    // A key event applied during the fetch is newer than the answer, or as new.
+                    if state.keyEventsApplied == eventsBefore || state.keys == nil {
+                        state.keys = state.withoutRevokedKeys(keys)
+                    }
                     state.keysMaxAge = maxAge
                     state.keysFetched += 1
                 }
                 defer { state.keyFetchWaiters = nil }
                 return (
                     state.keyFetchWaiters ?? [],
-                    state.takeSatisfiedWaiters(now: .now, staleAfter: configuration.staleAfter)
+                    state.takeSatisfiedWaiters(now: .now, staleAfter: configuration.staleAfter),
+                    state.takeKeyWaiters()
                 )
             }
             waiters.forEach { $0.resume() }
             satisfied.forEach { $0.continuation.resume() }
+            keyWaiters.forEach { $0.resume() }
         }
     }
 
@@ -54,11 +60,10 @@ extension TokenValidator {
             return nil
         }
         var keys: [String: VerificationKey] = [:]
+        let known = storage.withLock { $0.keys }
         for published in response.keys {
             // The key decides the algorithm; a key whose declared algorithm differs is not used.
-            guard let key = try? VerificationKey(spkiDER: published.publicKeyDER),
-                key.algorithm.rawValue == published.algorithm
-            else {
+            guard let key = TokenValidatorStorage.verificationKey(published, reusing: known) else {
                 logger.warning("GetKeys published an unusable key", metadata: ["kid": "\(published.keyID)"])
                 continue
             }
@@ -72,23 +77,35 @@ extension TokenValidator {
     }
 
     /// Fetches the keys at start, then again halfway through each cache age; after a failure,
-    /// again after a backoff with jitter.
+    /// again after a backoff with jitter. Besides, fetches them at once whenever a key event of the
+    /// stream was refused (`keyFetchRequests`).
     func refreshKeysPeriodically() async {
-        var failures = 0
-        while !Task.isCancelled {
-            let before = storage.withLock { $0.keysFetched }
-            await fetchKeys(respectingCooldown: false)
-            let (fetched, maxAge) = storage.withLock { ($0.keysFetched != before, $0.keysMaxAge) }
-            failures = fetched ? 0 : failures + 1
-            let delay =
-                fetched
-                ? max(.seconds(1), maxAge / 2)
-                : Backoff.delay(after: failures, initial: .milliseconds(200), maximum: .seconds(10))
-            do {
-                try await Task.sleep(for: delay)
-            } catch {
-                return
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in self.keyFetchRequested {
+                    await self.fetchKeys(respectingCooldown: false)
+                }
             }
+            group.addTask {
+                var failures = 0
+                while !Task.isCancelled {
+                    let before = self.storage.withLock { $0.keysFetched }
+                    await self.fetchKeys(respectingCooldown: false)
+                    let (fetched, maxAge) = self.storage.withLock { ($0.keysFetched != before, $0.keysMaxAge) }
+                    failures = fetched ? 0 : failures + 1
+                    let delay =
+                        fetched
+                        ? max(.seconds(1), maxAge / 2)
+                        : Backoff.delay(after: failures, initial: .milliseconds(200), maximum: .seconds(10))
+                    do {
+                        try await Task.sleep(for: delay)
+                    } catch {
+                        return
+                    }
+                }
+            }
+            await group.next()
+            group.cancelAll()
         }
     }
 }

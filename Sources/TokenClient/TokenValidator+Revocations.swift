@@ -41,22 +41,34 @@ extension TokenValidator {
         }
     }
 
-    /// Applies one batch and wakes the waiters it satisfies.
+    /// Applies one batch, its key events included, and wakes the waiters it satisfies.
     /// - Returns: whether the stream goes on, or must be resumed (a batch of another epoch).
     func apply(_ batch: RevocationBatch) -> RevocationMirror.Disposition {
+        // New keys are parsed before the lock that verifications take.
+        let rings =
+            batch.events.contains { $0.kind == .keyRing }
+            ? TokenValidatorStorage.publishedRings(in: batch, reusing: storage.withLock { $0.keys }) : [:]
         let now = ContinuousClock.now
-        let (disposition, satisfied, becameFresh, replaced) = storage.withLock { state in
+        let (disposition, satisfied, becameFresh, keyEvents, replaced) = storage.withLock { state in
             let disposition = state.mirror.apply(batch, at: now)
+            // The keys change with the revocations around them, before anything answers from the batch.
+            let keyEvents = disposition == .applied ? state.applyKeyEvents(of: batch, rings: rings) : .init()
             let fresh = state.mirror.isFresh(at: now, staleAfter: configuration.staleAfter)
             let becameFresh = fresh && !state.wasFresh
             if becameFresh {
                 state.wasFresh = true
                 state.failOpenLogged = false
             }
-            return (
-                disposition, state.takeSatisfiedWaiters(now: now, staleAfter: configuration.staleAfter), becameFresh,
-                state.mirror.takeReplacedContents()
-            )
+            let satisfied = state.takeSatisfiedWaiters(now: now, staleAfter: configuration.staleAfter)
+            return (disposition, satisfied, becameFresh, keyEvents, state.mirror.takeReplacedContents())
+        }
+        keyEvents.satisfied.forEach { $0.resume() }
+        if !keyEvents.refusals.isEmpty {
+            // The stream says the ring changed but not to what: ask GetKeys, whatever the cooldown.
+            logger.error(
+                "refused key events of the revocation stream; fetching the keys",
+                metadata: ["refused": "\(keyEvents.refusals.joined(separator: "; "))"])
+            keyFetchRequests.yield()
         }
         // A replaced snapshot is released here, outside the lock.
         _ = consume replaced

@@ -38,6 +38,9 @@ public final class TokenValidator: Service, Sendable {
     let counters: TokenValidatorCounters
     let metrics: TokenValidatorMetrics
     private let staleAfterNanoseconds: Int64
+    /// Asks the key refresh task for a fetch now, whatever the cooldown (a key event was refused).
+    let keyFetchRequests: AsyncStream<Void>.Continuation
+    let keyFetchRequested: AsyncStream<Void>
 
     /// Creates a validator; it connects when it runs (or on the first verification that needs the
     /// service).
@@ -68,6 +71,7 @@ public final class TokenValidator: Service, Sendable {
         self.storage = Mutex(storage)
         self.metrics = TokenValidatorMetrics(prefix: configuration.metricsPrefix)
         self.staleAfterNanoseconds = PublishedMirror.nanoseconds(configuration.staleAfter)
+        (keyFetchRequested, keyFetchRequests) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Loads the keys, follows the revocation stream and watches for staleness until cancelled or
@@ -190,9 +194,15 @@ public final class TokenValidator: Service, Sendable {
         return TokenValidation(outcome: revoked ? .invalid(.revoked) : .valid, verifiedToken: token, source: .cache)
     }
 
-    /// Whether the mirror revokes a verified token: by its probe, or by its claims when the probe
+    /// Whether the mirror revokes a verified token: by its key (read from the token's header only
+    /// while some key is revoked, which is rare), by its probe, or by its claims when the probe
     /// cannot tell (or the token has none).
     private func isRevoked(_ token: String, probe: RevocationProbe?) -> Bool {
+        if mirror.revocations.hasRevokedKeys {
+            // The token verified once, so its header reads; if it did not, refusing is the safe answer.
+            guard let keyID = CompactJWS.keyID(of: token) else { return true }
+            if mirror.revocations.isRevoked(keyID: keyID) { return true }
+        }
         if let probe, let revoked = mirror.revocations.isRevoked(probe) {
             return revoked
         }
@@ -224,22 +234,34 @@ public final class TokenValidator: Service, Sendable {
             return TokenValidation(outcome: .unknown, claims: nil, source: .policy)
         }
         var result = verifier.verify(token, keys: loadedKeys, audience: audience, now: now)
-        if result.reason == .unknownKey {
-            // A key published since the last fetch, or a forged kid: one fetch per cooldown at most.
+        if result.reason == .unknownKey, let keyID = result.keyID, !isRevoked(keyID: keyID),
+            let published = await waitForPublishedKey(keyID)
+        {
+            // A key rotated in an instant ago, whose event came after the token.
+            result = verifier.verify(token, keys: published, audience: audience, now: now)
+        }
+        if result.reason == .unknownKey, !isRevoked(keyID: result.keyID) {
+            // A key published while the stream was down, or a forged kid: one fetch per cooldown at most.
             let before = storage.withLock { $0.keysFetched }
             await fetchKeys(respectingCooldown: true)
             if let refreshed = storage.withLock({ $0.keysFetched != before ? $0.keys : nil }) {
                 result = verifier.verify(token, keys: refreshed, audience: audience, now: now)
             }
         }
-        guard let claims = result.claims else {
+        if result.reason == .unknownKey, isRevoked(keyID: result.keyID) {
+            // A revoked key is no longer published: its tokens are refused as revoked.
+            return TokenValidation(outcome: .invalid(.revoked), claims: nil, source: .local)
+        }
+        guard let claims = result.claims, let keyID = result.keyID else {
             return TokenValidation(outcome: .invalid(result.reason), claims: nil, source: .local)
         }
         guard result.reason == .valid || result.reason == .wrongAudience else {
             return TokenValidation(outcome: .invalid(result.reason), claims: claims, source: .local)
         }
+        // The generation is read before the set: a revocation (of the token or of its key) applied
+        // after this check moves it, and the entry is checked again at its next hit.
         let generation = mirror.generation
-        let revoked = mirror.revocations.isRevoked(claims)
+        let revoked = mirror.revocations.isRevoked(claims) || mirror.revocations.isRevoked(keyID: keyID)
         cache.insert(
             digest,
             VerifiedTokenCache.Entry(
@@ -255,6 +277,12 @@ public final class TokenValidator: Service, Sendable {
         let outcome: TokenValidation.Outcome =
             result.reason != .valid ? .invalid(result.reason) : revoked ? .invalid(.revoked) : .valid
         return TokenValidation(outcome: outcome, claims: claims, source: .local)
+    }
+
+    /// Whether the mirror holds the key with this `kid` revoked.
+    private func isRevoked(keyID: String?) -> Bool {
+        guard let keyID else { return false }
+        return mirror.revocations.isRevoked(keyID: keyID)
     }
 
     /// Turns a local answer into the final one: a local "invalid" stands; a local "valid" stands

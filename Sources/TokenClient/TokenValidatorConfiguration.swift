@@ -21,8 +21,16 @@ public struct TokenValidatorConfiguration: Sendable {
     /// (about 123), taken as the cache fills.
     public var cacheCapacity: Int = 1_000_000
     /// The least time between two key fetches caused by unknown `kid`s: a flood of forged `kid`s
-    /// costs the service at most one GetKeys per cooldown.
+    /// costs the service at most one GetKeys per cooldown (and each request at most one
+    /// `unknownKeyWait` per cooldown).
     public var unknownKeyCooldown: Duration = .seconds(1)
+    /// How long a verification of a token whose `kid` is unknown waits for the revocation stream to
+    /// publish the key (one rotated in an instant before the token came), while the stream is live,
+    /// before it falls back to a key fetch. A forged `kid` costs the service nothing here; after a
+    /// wait that ran out, unknown `kid`s do not wait for `unknownKeyCooldown`. Zero turns it off.
+    public var unknownKeyWait: Duration = .milliseconds(500)
+    /// The most verifications that wait for a key at once; more go to the key fetch at once.
+    public var maxKeyWaiters: Int = 1_024
     /// The timeout of a fallback Validate call and of a key fetch.
     public var fallbackTimeout: Duration = .seconds(1)
     /// The first wait before reconnecting the revocation stream; it doubles (with jitter) per failed

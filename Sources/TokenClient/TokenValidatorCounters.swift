@@ -13,6 +13,7 @@ import Synchronization
 final class TokenValidatorCounters: Sendable {
     enum Counter: Int, CaseIterable {
         case cacheHits, cacheMisses, fallbacks, failOpenAcceptances, unknownRefusals, streamsOpened, keyFetches
+        case keyWaitsRanOut
     }
 
     /// One cache line of words per stripe.

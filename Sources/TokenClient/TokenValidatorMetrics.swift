@@ -36,6 +36,7 @@ final class TokenValidatorMetrics: Sendable {
             (counter("fail_open_acceptances_total"), \.failOpenAcceptances),
             (counter("unknown_refusals_total"), \.unknownRefusals),
             (counter("key_fetches_total"), \.keyFetches),
+            (counter("key_waits_ran_out_total"), \.keyWaitsRanOut),
             (counter("snapshots_total"), \.snapshotsApplied),
             (counter("streams_opened_total"), \.streamsOpened),
         ]

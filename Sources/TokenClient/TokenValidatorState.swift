@@ -34,6 +34,10 @@ public struct TokenValidatorState: Sendable, Hashable, Encodable {
     public var unknownRefusals: UInt64
     /// GetKeys calls made.
     public var keyFetches: UInt64
+    /// Verifications waiting for the revocation stream to publish their token's key.
+    public var keyWaiters: Int
+    /// Waits for a key that ran out without it (forged `kid`s, or a stream that lags).
+    public var keyWaitsRanOut: UInt64
 
     /// True when the validator can answer on its own: keys loaded and the mirror fresh.
     public var isReady: Bool {
@@ -53,7 +57,7 @@ public struct TokenValidatorState: Sendable, Hashable, Encodable {
         case streamsOpened = "streams_opened", cacheEntries = "cache_entries", cacheHits = "cache_hits"
         case cacheMisses = "cache_misses", cacheHitRate = "cache_hit_rate", fallbacks
         case failOpenAcceptances = "fail_open_acceptances", unknownRefusals = "unknown_refusals"
-        case keyFetches = "key_fetches"
+        case keyFetches = "key_fetches", keyWaiters = "key_waiters", keyWaitsRanOut = "key_waits_ran_out"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -77,5 +81,7 @@ public struct TokenValidatorState: Sendable, Hashable, Encodable {
         try container.encode(failOpenAcceptances, forKey: .failOpenAcceptances)
         try container.encode(unknownRefusals, forKey: .unknownRefusals)
         try container.encode(keyFetches, forKey: .keyFetches)
+        try container.encode(keyWaiters, forKey: .keyWaiters)
+        try container.encode(keyWaitsRanOut, forKey: .keyWaitsRanOut)
     }
 }

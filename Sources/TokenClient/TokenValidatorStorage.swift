@@ -4,6 +4,13 @@ import TokenCore
 /// waiters), behind its lock. Verification reads none of it on a cache hit: the cache, the
 /// published mirror and the counters are shared objects with their own synchronization.
 struct TokenValidatorStorage {
+    /// A verification waiting for the stream to publish its token's key; its continuation is set
+    /// once its task waits (nil before).
+    struct KeyWaiter {
+        let keyID: String
+        var continuation: CheckedContinuation<Void, Never>?
+    }
+
     /// A task waiting for the state to satisfy a condition.
     struct Waiter {
         let condition: @Sendable (TokenValidatorState) -> Bool
@@ -20,6 +27,13 @@ struct TokenValidatorStorage {
     var keyFetchWaiters: [CheckedContinuation<Void, Never>]?
     /// When the last key fetch started.
     var lastKeyFetchStart: ContinuousClock.Instant?
+    /// Key events of the stream applied to `keys` (a GetKeys answer that was in flight meanwhile
+    /// is older than one of them).
+    var keyEventsApplied: UInt64 = 0
+    /// Verifications waiting for a key, by waiter id (at most `maxKeyWaiters`).
+    var keyWaiters: [UInt64: KeyWaiter] = [:]
+    /// When a wait for a key last ran out without it.
+    var lastKeyWaitRanOut: ContinuousClock.Instant?
     var mirror = RevocationMirror()
     let cache: VerifiedTokenCache
     let counters = TokenValidatorCounters()
@@ -70,7 +84,9 @@ struct TokenValidatorStorage {
             fallbacks: counters.value(.fallbacks),
             failOpenAcceptances: counters.value(.failOpenAcceptances),
             unknownRefusals: counters.value(.unknownRefusals),
-            keyFetches: counters.value(.keyFetches)
+            keyFetches: counters.value(.keyFetches),
+            keyWaiters: keyWaiters.count,
+            keyWaitsRanOut: counters.value(.keyWaitsRanOut)
         )
     }
 }

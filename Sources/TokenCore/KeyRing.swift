@@ -95,18 +95,21 @@ public struct KeyRing: Sendable {
 
     /// Rotates: NEXT becomes ACTIVE (`notBefore` = now), ACTIVE becomes RETIRING until every token
     /// it signed has expired (`notAfter` = now + `maxTokenLifetime` + `leeway`), and a fresh NEXT
-    /// key is generated.
+    /// key is generated. With `droppingActive` (the key leaked and is revoked), the old ACTIVE key
+    /// leaves the ring instead of retiring.
     /// - Parameters:
     ///   - now: The current time (Unix seconds).
     ///   - maxTokenLifetime: The longest lifetime of a token the ring signs (the access TTL), seconds.
     ///   - algorithm: The algorithm of the fresh NEXT key.
     ///   - leeway: The verifiers' clock leeway, seconds (default 30).
+    ///   - droppingActive: Whether the old ACTIVE key leaves the ring rather than retiring.
     /// - Throws: `TokenError.cryptoFailure` when key generation fails (the ring is then unchanged).
     public mutating func rotate(
         now: Int64,
         maxTokenLifetime: Int64,
         algorithm: TokenAlgorithm,
-        leeway: Int64 = 30
+        leeway: Int64 = 30,
+        droppingActive: Bool = false
     ) throws(TokenError) {
         let fresh = try Entry.generate(algorithm, state: .next, now: now)
         var promoted = next
@@ -115,7 +118,7 @@ public struct KeyRing: Sendable {
         var retired = active
         retired.state = .retiring
         retired.notAfter = now + max(0, maxTokenLifetime) + max(0, leeway)
-        entries = [promoted, fresh] + entries.dropFirst(2) + [retired]
+        entries = [promoted, fresh] + entries.dropFirst(2) + (droppingActive ? [] : [retired])
     }
 
     /// Drops RETIRING keys whose `notAfter` has come.

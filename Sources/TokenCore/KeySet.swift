@@ -37,6 +37,13 @@ public struct KeySet: Sendable {
         keys[keyID]
     }
 
+    /// The keys whose `kid` satisfies `isIncluded`.
+    /// - Parameter isIncluded: Whether a `kid` stays.
+    /// - Returns: The smaller set.
+    public func filter(_ isIncluded: (String) -> Bool) -> KeySet {
+        KeySet(keys: keys.filter { isIncluded($0.key) })
+    }
+
     /// The key ids, sorted.
     public var keyIDs: [String] {
         keys.keys.sorted()

@@ -18,13 +18,15 @@ public struct RevocationSet: Sendable {
     /// The latest `revokedAt` of the revoked subjects of each fingerprint, so that a `RevocationProbe`
     /// can rule a subject out without its text.
     private var subjectFingerprints: [Int: Int64] = [:]
+    /// Revoked signing keys (`kid`s), with when their entries may be dropped.
+    private var keys: [String: Int64] = [:]
 
     /// Creates an empty set.
     public init() {}
 
     /// How many revocations the set holds.
     public var count: Int {
-        tokens.count + otherTokens.count + sessions.count + otherSessions.count + subjects.count
+        tokens.count + otherTokens.count + sessions.count + otherSessions.count + subjects.count + keys.count
     }
 
     /// Whether the set holds no revocation.
@@ -33,7 +35,8 @@ public struct RevocationSet: Sendable {
     }
 
     /// Adds a revocation. Idempotent: applying an event again (or an older event for the same
-    /// target) changes nothing; for a subject the latest `revokedAt` wins.
+    /// target) changes nothing; for a subject the latest `revokedAt` wins. A key ring event is no
+    /// revocation: it changes nothing.
     /// - Parameter event: The event.
     public mutating func apply(_ event: RevocationEvent) {
         switch event.kind {
@@ -58,7 +61,23 @@ public struct RevocationSet: Sendable {
             subjects[event.value] = revocation
             let fingerprint = RevocationProbe.fingerprint(ofSubject: event.value)
             subjectFingerprints[fingerprint] = max(subjectFingerprints[fingerprint] ?? .min, revocation.revokedAt)
+        case .signingKey:
+            keys[event.value] = max(keys[event.value] ?? event.expiresAt, event.expiresAt)
+        case .keyRing:
+            break
         }
+    }
+
+    /// How many signing keys the set holds revoked.
+    public var revokedKeyCount: Int {
+        keys.count
+    }
+
+    /// Whether the signing key with this `kid` is revoked: every token naming it is.
+    /// - Parameter keyID: The token's `kid`.
+    /// - Returns: True when revoked.
+    public func isRevoked(keyID: String) -> Bool {
+        !keys.isEmpty && keys[keyID] != nil
     }
 
     /// Whether a token is revoked: by its `jti`, its session, or its subject (when `iat` ≤ the
@@ -110,6 +129,9 @@ public struct RevocationSet: Sendable {
                     seq: 0, kind: .subject, value: value, revokedAt: revocation.revokedAt,
                     expiresAt: revocation.expiresAt))
         }
+        for (value, expiresAt) in keys {
+            entries.append(RevocationEvent(seq: 0, kind: .signingKey, value: value, revokedAt: 0, expiresAt: expiresAt))
+        }
         return entries
     }
 
@@ -134,6 +156,7 @@ public struct RevocationSet: Sendable {
         otherSessions = otherSessions.filter { $0.value >= now }
         let before = subjects.count
         subjects = subjects.filter { $0.value.expiresAt >= now }
+        keys = keys.filter { $0.value >= now }
         if subjects.count != before {
             subjectFingerprints = [:]
             for (subject, revocation) in subjects {

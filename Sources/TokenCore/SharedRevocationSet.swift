@@ -44,6 +44,8 @@ public final class SharedRevocationSet: Sendable {
     private let shards: [Shard]
     /// The shards' counts added up, kept as they change.
     private let total = Atomic<Int>(0)
+    /// The shards' revoked signing keys added up, kept as they change.
+    private let revokedKeys = Atomic<Int>(0)
 
     /// Creates an empty set.
     public init() {
@@ -104,6 +106,18 @@ public final class SharedRevocationSet: Sendable {
         return maySubject ? nil : false
     }
 
+    /// Whether the signing key with this `kid` is revoked (see `RevocationSet.isRevoked(keyID:)`).
+    /// - Parameter keyID: The token's `kid`.
+    /// - Returns: True when revoked.
+    public func isRevoked(keyID: String) -> Bool {
+        hasRevokedKeys && shards[Self.shard(ofID: keyID)].set.withLock { $0.isRevoked(keyID: keyID) }
+    }
+
+    /// Whether any signing key is revoked: only then does a check need a token's `kid`.
+    public var hasRevokedKeys: Bool {
+        revokedKeys.load(ordering: .relaxed) > 0
+    }
+
     /// Drops entries whose `expiresAt` has passed, one shard at a time.
     /// - Parameter now: The current time (Unix seconds).
     public func prune(now: Int64) {
@@ -136,13 +150,16 @@ public final class SharedRevocationSet: Sendable {
 
     /// Changes one shard under its lock and keeps the total.
     private func change(_ shard: Shard, _ body: (inout RevocationSet) -> Void) {
-        let delta = shard.set.withLock { set in
-            let before = set.count
+        let (delta, keysDelta) = shard.set.withLock { set in
+            let (before, keysBefore) = (set.count, set.revokedKeyCount)
             body(&set)
-            return set.count - before
+            return (set.count - before, set.revokedKeyCount - keysBefore)
         }
         if delta != 0 {
             total.wrappingAdd(delta, ordering: .relaxed)
+        }
+        if keysDelta != 0 {
+            revokedKeys.wrappingAdd(keysDelta, ordering: .relaxed)
         }
     }
 
@@ -152,7 +169,7 @@ public final class SharedRevocationSet: Sendable {
     /// per-process hash; a subject by its fingerprint, as probes carry it.
     private static func shard(of event: RevocationEvent) -> Int {
         switch event.kind {
-        case .token, .session: shard(ofID: event.value)
+        case .token, .session, .signingKey, .keyRing: shard(ofID: event.value)
         case .subject: shard(of: RevocationProbe.fingerprint(ofSubject: event.value))
         }
     }

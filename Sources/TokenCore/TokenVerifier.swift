@@ -26,7 +26,8 @@ public struct TokenVerifier: Sendable {
     ///   - audience: The audience the caller expects, or nil to skip the check.
     ///   - now: The current time (Unix seconds).
     ///   - revocations: Revocations to honour, or nil.
-    /// - Returns: The reason, and the claims when the signature is good.
+    /// - Returns: The reason, and the claims when the signature is good; the `kid` with them, and
+    ///   for an unknown key the `kid` the token names.
     public func verify(
         _ token: String,
         keys: KeySet,
@@ -43,9 +44,8 @@ public struct TokenVerifier: Sendable {
                 return VerificationResult(reason: .malformed)
             }
         }
-        guard let keyID = jws.header["kid"]?.stringValue, let key = keys[keyID] else {
-            return VerificationResult(reason: .unknownKey)
-        }
+        guard let keyID = jws.header["kid"]?.stringValue else { return VerificationResult(reason: .unknownKey) }
+        guard let key = keys[keyID] else { return VerificationResult(reason: .unknownKey, keyID: keyID) }
         guard key.algorithm == algorithm else { return VerificationResult(reason: .unsupportedAlgorithm) }
         guard let claims = Claims(jwtPayload: jws.payload[...]) else { return VerificationResult(reason: .malformed) }
         guard jws.isSigned(by: key) else { return VerificationResult(reason: .badSignature) }

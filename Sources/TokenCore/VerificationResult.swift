@@ -4,7 +4,8 @@ public struct VerificationResult: Sendable, Hashable {
     public var reason: VerificationReason
     /// The claims, set whenever the signature is good (even when the token is not valid).
     public var claims: Claims?
-    /// The `kid` of the key that verified the signature, set with `claims`.
+    /// The `kid` of the key that verified the signature, set with `claims`; for `.unknownKey`, the
+    /// `kid` the token names (no key has it).
     public var keyID: String?
 
     /// Creates a result.

@@ -12,9 +12,11 @@ struct RedisStoreKeys: Sendable {
     var epoch: [UInt8] { bytes("revocations:epoch") }
     var expiry: [UInt8] { bytes("expiry") }
     var keyRing: [UInt8] { bytes("keyring") }
+    /// The seq of the key ring event that logged the stored ring.
+    var keyRingSeq: [UInt8] { bytes("keyring:seq") }
     var keyRingLock: [UInt8] { bytes("keyring:lock") }
 
-    /// The public revocation key of a target: `<prefix>revoked:<jti|sid|sub>:<value>`.
+    /// The public revocation key of a target: `<prefix>revoked:<jti|sid|sub|kid>:<value>`.
     func revoked(_ kind: RevocationEvent.Kind, _ value: String) -> [UInt8] {
         bytes("revoked:\(RedisTokenStore.publicName(kind)):\(value)")
     }

@@ -125,6 +125,40 @@ enum RedisStoreScripts {
         """,
     ].joined(separator: "\n")
 
+    /// KEYS: key ring, key ring seq, seq, event stream, live events index, purged seq, then the public
+    /// revocation key of each revoked key.
+    /// ARGV: sealed ring, published ring, changed at, revoked keys (n), then per revoked key: kid,
+    /// revoked at, expires at, reason, ttl ms.
+    /// Stores the ring and logs the change: a `k` revocation event per revoked key (indexed, with its
+    /// public key), then an `r` event holding the published ring, unindexed: it stands until the next
+    /// one, which deletes it from the stream and records it as purged (a watcher resuming before it
+    /// gets a snapshot, which carries the latest ring). Returns the events' seqs, the ring's last.
+    static let saveKeyRing = """
+        redis.call('SET', KEYS[1], ARGV[1])
+        local seqs = {}
+        for i = 0, tonumber(ARGV[4]) - 1 do
+            local a = 5 + i * 5
+            local seq = redis.call('INCR', KEYS[3])
+            redis.call('XADD', KEYS[4], seq .. '-0', 'kind', 'k', 'value', ARGV[a], 'revoked_at', ARGV[a + 1],
+                'expires_at', ARGV[a + 2], 'reason', ARGV[a + 3])
+            redis.call('ZADD', KEYS[5], ARGV[a + 2], seq .. '|k|' .. ARGV[a + 1] .. '|' .. ARGV[a])
+            redis.call('SET', KEYS[7 + i], ARGV[a + 1], 'PX', ARGV[a + 4])
+            seqs[#seqs + 1] = seq
+        end
+        local seq = redis.call('INCR', KEYS[3])
+        redis.call('XADD', KEYS[4], seq .. '-0', 'kind', 'r', 'value', ARGV[2], 'revoked_at', ARGV[3],
+            'expires_at', '9223372036854775807', 'reason', 'key ring changed')
+        local previous = tonumber(redis.call('GET', KEYS[2]) or '')
+        if previous then
+            redis.call('XDEL', KEYS[4], string.format('%d', previous) .. '-0')
+            local purged = tonumber(redis.call('GET', KEYS[6]) or '0') or 0
+            if previous > purged then redis.call('SET', KEYS[6], string.format('%d', previous)) end
+        end
+        redis.call('SET', KEYS[2], string.format('%d', seq))
+        seqs[#seqs + 1] = seq
+        return seqs
+        """
+
     /// KEYS: the subject's sessions.
     /// ARGV: cursor, sessions per step, revoked at, session key prefix.
     /// One step of a subject revocation: marks revoked the sessions one `ZSCAN` step returns that

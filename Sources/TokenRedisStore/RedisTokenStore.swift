@@ -37,10 +37,11 @@ public final class RedisTokenStore: TokenStore {
     private let scripts: [Script: String]
 
     enum Script: CaseIterable, Sendable {
-        case createSession, spendRefreshToken, revoke, revokeSubjectSessions, purge
+        case createSession, spendRefreshToken, revoke, revokeSubjectSessions, purge, saveKeyRing
 
         var source: String {
             switch self {
+            case .saveKeyRing: RedisStoreScripts.saveKeyRing
             case .createSession: RedisStoreScripts.createSession
             case .spendRefreshToken: RedisStoreScripts.spendRefreshToken
             case .revoke: RedisStoreScripts.revoke
@@ -99,10 +100,20 @@ public final class RedisTokenStore: TokenStore {
 
     // MARK: Keys
 
-    public func loadSigningKeys() async throws(TokenStoreError) -> [StoredSigningKey] {
-        let reply = try await send(RedisCommand("GET", [RedisArgument(keys.keyRing)]))
-        if reply.isNull { return [] }
-        guard let sealed = reply.bytes else { throw .corrupt("the key ring is not a string") }
+    public func loadSigningKeys() async throws(TokenStoreError) -> StoredKeyRing {
+        let reply = try await send(RedisCommand("MGET", [RedisArgument(keys.keyRing), RedisArgument(keys.keyRingSeq)]))
+        guard let values = reply.array, values.count == 2 else { throw .corrupt("MGET answered \(reply)") }
+        if values[0].isNull { return StoredKeyRing(keys: [], seq: 0) }
+        guard let sealed = values[0].bytes else { throw .corrupt("the key ring is not a string") }
+        let seq: UInt64
+        if values[1].isNull {
+            seq = 0
+        } else {
+            guard let stored = values[1].int64.flatMap(UInt64.init(exactly:)) else {
+                throw .corrupt("the key ring's seq is not a number")
+            }
+            seq = stored
+        }
         guard let masterKey = configuration.masterKey else {
             throw .unavailable("a key ring is stored but no master key was given to open it")
         }
@@ -112,10 +123,13 @@ public final class RedisTokenStore: TokenStore {
         } catch {
             throw .corrupt("the key ring cannot be opened with this master key")
         }
-        return try KeyRingCoding.decode(plaintext)
+        return StoredKeyRing(keys: try KeyRingCoding.decode(plaintext), seq: seq)
     }
 
-    public func saveSigningKeys(_ keys: [StoredSigningKey]) async throws(TokenStoreError) {
+    public func saveSigningKeys(
+        _ keys: [StoredSigningKey],
+        logging change: KeyRingChange
+    ) async throws(TokenStoreError) -> [RevocationEvent] {
         guard keys.count <= Self.maxSigningKeys else {
             throw .rejected("a key ring holds at most \(Self.maxSigningKeys) keys")
         }
@@ -129,6 +143,7 @@ public final class RedisTokenStore: TokenStore {
                 throw .rejected("the private key of \(key.keyID) is empty or too large")
             }
         }
+        try change.check(maxValueLength: Self.maxValueLength)
         let sealed: [UInt8]
         do {
             sealed = try AESGCM.seal(
@@ -136,8 +151,38 @@ public final class RedisTokenStore: TokenStore {
         } catch {
             throw .rejected("cannot seal the key ring: \(error)")
         }
-        try expectOK(try await send(RedisCommand("SET", [RedisArgument(self.keys.keyRing), RedisArgument(sealed)])))
+        var scriptKeys = [
+            self.keys.keyRing, self.keys.keyRingSeq, self.keys.seq, self.keys.events, self.keys.liveEvents,
+            self.keys.purgedSeq,
+        ]
+        var arguments = [
+            RedisArgument(sealed), RedisArgument(change.publishedRing), RedisArgument(change.changedAt),
+            RedisArgument(change.revokedKeys.count),
+        ]
+        for revocation in change.revokedKeys {
+            scriptKeys.append(self.keys.revoked(.signingKey, revocation.value))
+            arguments += [
+                RedisArgument(revocation.value), RedisArgument(revocation.revokedAt),
+                RedisArgument(revocation.expiresAt), RedisArgument(revocation.reason),
+                RedisArgument(ttlMilliseconds(revocation.expiresAt)),
+            ]
+        }
+        let reply = try await run(.saveKeyRing, keys: scriptKeys, arguments: arguments)
+        let seqs = reply.array?.compactMap { $0.int64.flatMap(UInt64.init(exactly:)) } ?? []
+        guard seqs.count == change.revokedKeys.count + 1, let ringSeq = seqs.last else {
+            throw .corrupt("the key ring script answered \(reply)")
+        }
         try await waitForReplicas()
+        var events = zip(change.revokedKeys, seqs).map { revocation, seq in
+            RevocationEvent(
+                seq: seq, kind: .signingKey, value: revocation.value, revokedAt: revocation.revokedAt,
+                expiresAt: revocation.expiresAt)
+        }
+        events.append(
+            RevocationEvent(
+                seq: ringSeq, kind: .keyRing, value: change.publishedRing, revokedAt: change.changedAt,
+                expiresAt: .max))
+        return events
     }
 
     // MARK: Sessions and refresh tokens
@@ -319,9 +364,10 @@ public final class RedisTokenStore: TokenStore {
         else {
             throw .rejected("a revocation value or reason is longer than \(Self.maxValueLength) bytes")
         }
+        guard revocation.kind != .keyRing else { throw .rejected("a key ring change is logged with the key ring") }
         var scriptKeys = [keys.seq, keys.events, keys.liveEvents, keys.revoked(revocation.kind, revocation.value)]
         switch revocation.kind {
-        case .token:
+        case .token, .signingKey, .keyRing:
             break
         case .session:
             if let subject = try await subject(ofSession: revocation.value) {
@@ -557,6 +603,8 @@ public final class RedisTokenStore: TokenStore {
         case .token: "jti"
         case .session: "sid"
         case .subject: "sub"
+        case .signingKey: "kid"
+        case .keyRing: "ring"
         }
     }
 
@@ -565,6 +613,8 @@ public final class RedisTokenStore: TokenStore {
         case .token: "t"
         case .session: "s"
         case .subject: "u"
+        case .signingKey: "k"
+        case .keyRing: "r"
         }
     }
 
@@ -573,6 +623,8 @@ public final class RedisTokenStore: TokenStore {
         case "t": .token
         case "s": .session
         case "u": .subject
+        case "k": .signingKey
+        case "r": .keyRing
         default: nil
         }
     }

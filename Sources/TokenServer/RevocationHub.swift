@@ -152,6 +152,10 @@ final class RevocationHub: Sendable {
     private let fanOutLag: Metrics.Timer
     private let wakeUps: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
+    /// On a shared store: brings this instance's key ring up to the store's, before key events of
+    /// other instances go out, and after the log changed epoch even if the stored ring is older
+    /// (set by `run`).
+    private let keyRingReload = Mutex<(@Sendable (_ evenIfOlder: Bool) async throws -> Void)?>(nil)
 
     /// Loads the revocations in force from the store, and the log's epoch (starting the first one
     /// when the store has none).
@@ -199,6 +203,14 @@ final class RevocationHub: Sendable {
     /// True when the token, its session or its subject is revoked.
     func isRevoked(tokenID: String, sessionID: String, subject: String, issuedAt: Int64) -> Bool {
         state.withLock { $0.revocations.isRevoked(tokenID: tokenID, sessionID: sessionID, subject: subject, issuedAt: issuedAt) }
+    }
+
+    /// True when the signing key with this `kid` is revoked, or the token with these claims (when
+    /// given) is.
+    func isRevoked(keyID: String, claims: Claims? = nil) -> Bool {
+        state.withLock { state in
+            state.revocations.isRevoked(keyID: keyID) || claims.map { state.revocations.isRevoked($0) } ?? false
+        }
     }
 
     /// The highest seq handed to watchers.
@@ -292,7 +304,14 @@ final class RevocationHub: Sendable {
 
     /// Fans out stored events (whenever `applyStored` or a round wakes it), sends heartbeats and,
     /// on a shared store, follows it, until cancelled.
-    func run(heartbeatInterval: Duration) async {
+    /// - Parameter reloadKeyRing: on a shared store, reads the stored key ring into this instance:
+    ///   run before a page with key events goes out (so that this instance's GetKeys, Validate and
+    ///   Issue are never behind what its watchers got) and after the log changed epoch.
+    func run(
+        heartbeatInterval: Duration,
+        reloadKeyRing: (@Sendable (_ evenIfOlder: Bool) async throws -> Void)? = nil
+    ) async {
+        keyRingReload.withLock { $0 = reloadKeyRing }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.pump() }
             group.addTask { await self.beat(every: heartbeatInterval) }
@@ -337,6 +356,12 @@ final class RevocationHub: Sendable {
                 // so the fan-out goes on with what the log still holds.
                 page = try await store.revocationEvents(
                     after: checked == nil ? after : after - 1, limit: Self.eventsPerRead + (checked == nil ? 0 : 1))
+                // Key events of other instances go out once this instance has the ring they made.
+                if shared != nil, page.events.contains(where: \.isKeyEvent),
+                    let reload = keyRingReload.withLock({ $0 })
+                {
+                    try await reload(false)
+                }
             } catch {
                 logger.warning(
                     "reading revocation events failed; retrying",
@@ -568,6 +593,8 @@ final class RevocationHub: Sendable {
         logger.warning(
             "took up a new epoch of the revocation log",
             metadata: ["epoch": "\(epoch)", "head_seq": "\(snapshot.headSeq)", "lost_revocations": "\(lost.count)"])
+        // A store that lost writes may have lost a key ring change too.
+        try await keyRingReload.withLock({ $0 })?(true)
         try await writeBackLost()
     }
 
@@ -664,6 +691,11 @@ extension RevocationLogReader {
 }
 
 extension RevocationEvent {
+    /// Whether this is a key event: a revoked signing key or a key ring change.
+    var isKeyEvent: Bool {
+        kind == .signingKey || kind == .keyRing
+    }
+
     /// Whether this is `other`: the same seq for the same target. (Its times may be decided by the
     /// store; a seq handed out again goes to another target, or to the same one revoked again,
     /// which covers what the first covered.)

@@ -63,6 +63,10 @@ extension TokenService {
     func mint(for session: SessionRecord, requestedTTL: UInt32, now: Int64) throws -> IssueResponse {
         let ttl = requestedTTL == 0 ? configuration.accessTTL : min(Int64(requestedTTL), configuration.accessTTL)
         let active = keys.snapshot.ring.active
+        guard !revocations.isRevoked(keyID: active.keyID) else {
+            // Another instance revoked it; this one is reading the new ring.
+            throw RPCError(code: .unavailable, message: "the signing key was revoked; retry")
+        }
         let claims = Claims(
             issuer: configuration.issuer,
             subject: session.subject,

@@ -14,15 +14,13 @@ extension TokenService {
         let now = clock.now()
         let audience = request.audience.isEmpty ? nil : request.audience
         var result = verifier.verify(request.token, keys: keys.snapshot.keySet, audience: audience, now: now)
-        if result.isValid, let claims = result.claims,
-            revocations.isRevoked(
-                tokenID: claims.tokenID,
-                sessionID: claims.sessionID,
-                subject: claims.subject,
-                issuedAt: claims.issuedAt
-            )
+        // A revoked key's tokens are refused whatever their signature: the key is no longer
+        // published (unknown here), or not yet dropped from this instance's ring (another one
+        // revoked it and the reload is under way).
+        if let keyID = result.keyID, result.isValid || result.reason == .unknownKey,
+            revocations.isRevoked(keyID: keyID, claims: result.claims)
         {
-            result = VerificationResult(reason: .revoked, claims: claims)
+            result = VerificationResult(reason: .revoked, claims: result.claims)
         }
         return ValidateResponse(result)
     }

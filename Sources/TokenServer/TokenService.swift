@@ -40,14 +40,18 @@ public final class TokenService: Service {
         self.sharedStore = store as? any SharedTokenStore
         self.clock = clock
         self.logger = logger
-        keys = try await KeyRingManager(store: store, configuration: configuration, now: clock.now(), logger: logger)
-        revocations = try await RevocationHub(
+        let revocations = try await RevocationHub(
             store: store,
             clock: clock,
             queueLimit: configuration.watcherQueueLimit,
             certificationBound: configuration.sharedStateStaleAfter,
             logger: logger
         )
+        self.revocations = revocations
+        // Key ring changes are events of the revocation log: they go out like revocations.
+        keys = try await KeyRingManager(
+            store: store, configuration: configuration, now: clock.now(), logger: logger,
+            logged: { events in events.forEach(revocations.applyStored) })
         verifier = TokenVerifier(issuer: configuration.issuer, leeway: configuration.leeway)
     }
 
@@ -82,8 +86,8 @@ public final class TokenService: Service {
             .unary(TokenServiceMethod.listSessions, role: .admin, request: ListSessionsRequest.self) { request, _ in
                 try await self.listSessions(request)
             },
-            .unary(TokenServiceMethod.rotateKeys, role: .admin, request: RotateKeysRequest.self) { _, _ in
-                RotateKeysResponse(keyID: try await self.storeCall { try await self.keys.rotate(now: self.clock.now()) })
+            .unary(TokenServiceMethod.rotateKeys, role: .admin, request: RotateKeysRequest.self) { request, _ in
+                try await self.rotateKeys(request)
             },
             .synchronousUnary(TokenServiceMethod.health, role: nil, request: HealthRequest.self) { _, _ in
                 HealthResponse(serving: self.isServing, store: self.store.kind, version: self.configuration.version)
@@ -96,7 +100,8 @@ public final class TokenService: Service {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    await self.revocations.run(heartbeatInterval: self.configuration.heartbeatInterval)
+                    await self.revocations.run(
+                        heartbeatInterval: self.configuration.heartbeatInterval, reloadKeyRing: self.keyRingReload)
                 }
                 group.addTask { await self.maintainPeriodically() }
                 if self.store is any SharedTokenStore {
@@ -107,6 +112,14 @@ public final class TokenService: Service {
             }
         }
         await store.close()
+    }
+
+    /// On a shared store, what the fan-out runs when the log says another instance changed the key
+    /// ring: reads it into this instance.
+    private var keyRingReload: (@Sendable (_ evenIfOlder: Bool) async throws -> Void)? {
+        guard sharedStore != nil else { return nil }
+        let keys = self.keys
+        return { evenIfOlder in _ = try await keys.reloadIfChanged(evenIfOlder: evenIfOlder) }
     }
 
     /// Runs one round of the periodic maintenance now: rotates an aged ACTIVE key, drops RETIRING
@@ -144,10 +157,12 @@ public final class TokenService: Service {
     /// How often `waitUntilReady` looks again.
     static let readinessPollInterval = Duration.milliseconds(20)
 
-    /// How often an instance on a shared store looks for key ring changes of the others.
-    static let keyRingPollInterval = Duration.milliseconds(250)
+    /// How often an instance on a shared store reads the stored key ring, besides when the log says
+    /// it changed: the safety net for a ring changed without a log event (by an instance of an
+    /// older version).
+    static let keyRingPollInterval = Duration.seconds(5)
 
-    /// Picks up the key rotations of other instances (within `keyRingPollInterval` and a read).
+    /// Picks up key ring changes the log did not announce (within `keyRingPollInterval` and a read).
     private func followKeyRing() async {
         while !Task.isCancelled {
             do {
@@ -172,6 +187,16 @@ public final class TokenService: Service {
                 return
             }
         }
+    }
+
+    /// Rotates the keys; with `revokePrevious`, revokes the former ACTIVE key. The revocation is
+    /// stored and in force here before the answer.
+    func rotateKeys(_ request: RotateKeysRequest) async throws -> RotateKeysResponse {
+        let rotation = try await storeCall {
+            try await keys.rotate(now: clock.now(), revokingActive: request.revokePrevious)
+        }
+        return RotateKeysResponse(
+            keyID: rotation.activeKeyID, seq: rotation.ringEvent.seq, revokedKeyID: rotation.revokedKeyID ?? "")
     }
 
     /// Runs a store operation, mapping store failures to the contract's codes: nothing that failed

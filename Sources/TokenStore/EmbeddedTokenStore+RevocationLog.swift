@@ -29,11 +29,12 @@ extension EmbeddedTokenStore {
                     """
                     SELECT seq, kind, value, revoked_at, expires_at FROM revocation_events
                     WHERE seq IN (
-                        SELECT MAX(seq) FROM revocation_events WHERE expires_at >= ? GROUP BY kind, value
+                        SELECT MAX(seq) FROM revocation_events WHERE expires_at >= ? AND kind != ?
+                        GROUP BY kind, value
                     )
                     ORDER BY seq
                     """,
-                    [.integer(now)],
+                    [.integer(now), .integer(StoreSchema.storedKind(.keyRing))],
                     row: Self.event)
                 let epoch = try Self.logMarks(database).epoch
                 return RevocationSnapshot(events: events, headSeq: try Self.headSeq(database), epoch: epoch)

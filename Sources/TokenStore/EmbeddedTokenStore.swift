@@ -136,19 +136,26 @@ public final class EmbeddedTokenStore: TokenStore {
 
     // MARK: Keys
 
-    public func loadSigningKeys() async throws(TokenStoreError) -> [StoredSigningKey] {
+    public func loadSigningKeys() async throws(TokenStoreError) -> StoredKeyRing {
         let keyFiles = self.keyFiles
         return try await read { database throws(TokenStoreError) in
             // A key rotation deletes the files of dropped keys right after its commit: when a file
             // is missing, read the (by then new) ring again before calling it an error.
             var missing = ""
             for _ in 0..<3 {
-                let ring = try database.query(
-                    "SELECT kid, algorithm, state, not_before, not_after FROM signing_keys ORDER BY position"
-                ) { row in
-                    StoredSigningKey(
-                        keyID: row.text(0), algorithm: row.text(1), state: row.text(2),
-                        notBefore: row.int64(3), notAfter: row.int64(4), privateKeyPKCS8: [])
+                let (ring, seq) = try database.readTransaction {
+                    () throws(TokenStoreError) -> ([StoredSigningKey], Int64) in
+                    let ring = try database.query(
+                        "SELECT kid, algorithm, state, not_before, not_after FROM signing_keys ORDER BY position"
+                    ) { row in
+                        StoredSigningKey(
+                            keyID: row.text(0), algorithm: row.text(1), state: row.text(2),
+                            notBefore: row.int64(3), notAfter: row.int64(4), privateKeyPKCS8: [])
+                    }
+                    let seq = try database.query(
+                        "SELECT value FROM meta WHERE key = ?", [.text(StoreSchema.keyRingSeqKey)]
+                    ) { row in row.int64(0) }.first ?? 0
+                    return (ring, seq)
                 }
                 var keys: [StoredSigningKey] = []
                 for var key in ring {
@@ -163,14 +170,18 @@ public final class EmbeddedTokenStore: TokenStore {
                     keys.append(key)
                 }
                 if keys.count == ring.count {
-                    return keys
+                    guard let ringSeq = UInt64(exactly: seq) else { throw .corrupt("the key ring's seq is negative") }
+                    return StoredKeyRing(keys: keys, seq: ringSeq)
                 }
             }
             throw .corrupt("the key file of \(missing) is missing")
         }
     }
 
-    public func saveSigningKeys(_ keys: [StoredSigningKey]) async throws(TokenStoreError) {
+    public func saveSigningKeys(
+        _ keys: [StoredSigningKey],
+        logging change: KeyRingChange
+    ) async throws(TokenStoreError) -> [RevocationEvent] {
         guard keys.count <= Self.maxSigningKeys else {
             throw .rejected("a key ring holds at most \(Self.maxSigningKeys) keys")
         }
@@ -184,10 +195,11 @@ public final class EmbeddedTokenStore: TokenStore {
                 throw .rejected("the private key of \(key.keyID) is empty or too large")
             }
         }
+        try change.check(maxValueLength: Self.maxValueLength)
         let keyFiles = self.keyFiles
         let logger = self.logger
-        try await write(
-            { database throws(TokenStoreError) in
+        return try await write(
+            { database throws(TokenStoreError) -> [RevocationEvent] in
                 // Files first: the metadata never names a key whose file is not on disk.
                 for key in keys where (try? keyFiles.readKey(key.keyID)) != key.privateKeyPKCS8 {
                     try keyFiles.writeKey(key.keyID, bytes: key.privateKeyPKCS8)
@@ -204,6 +216,7 @@ public final class EmbeddedTokenStore: TokenStore {
                             .integer(key.notBefore), .integer(key.notAfter),
                         ])
                 }
+                return try Self.logKeyRingChange(change, on: database)
             },
             afterCommit: { database in
                 // Deletes the files of keys the committed ring no longer names.
@@ -214,6 +227,55 @@ public final class EmbeddedTokenStore: TokenStore {
                     logger.warning("cannot delete stale key files", metadata: ["error": "\(error)"])
                 }
             })
+    }
+
+    /// Appends the change's key revocations and its ring event to the log, drops the ring event it
+    /// supersedes (recording it as purged) and remembers the new one's seq.
+    private static func logKeyRingChange(
+        _ change: KeyRingChange,
+        on database: SQLiteConnection
+    ) throws(TokenStoreError) -> [RevocationEvent] {
+        var events: [RevocationEvent] = []
+        for revocation in change.revokedKeys {
+            events.append(try insertEvent(revocation, on: database))
+        }
+        let ring = try insertEvent(
+            RevocationRequest(
+                kind: .keyRing, value: change.publishedRing, revokedAt: change.changedAt, expiresAt: .max,
+                reason: "key ring changed"),
+            on: database)
+        events.append(ring)
+        let superseded = try database.query(
+            "DELETE FROM revocation_events WHERE kind = ? AND seq < ? RETURNING seq",
+            [.integer(StoreSchema.storedKind(.keyRing)), .integer(Int64(clamping: ring.seq))]
+        ) { row in row.int64(0) }
+        if let highest = superseded.max() {
+            try recordPurged(upTo: highest, on: database)
+        }
+        try database.execute(
+            """
+            INSERT INTO meta (key, value) VALUES (?, ?)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value
+            """,
+            [.text(StoreSchema.keyRingSeqKey), .integer(Int64(clamping: ring.seq))])
+        return events
+    }
+
+    /// Appends one event to the log.
+    private static func insertEvent(
+        _ revocation: RevocationRequest,
+        on database: SQLiteConnection
+    ) throws(TokenStoreError) -> RevocationEvent {
+        try database.execute(
+            "INSERT INTO revocation_events (kind, value, revoked_at, expires_at, reason) VALUES (?, ?, ?, ?, ?)",
+            [
+                .integer(StoreSchema.storedKind(revocation.kind)), .text(revocation.value),
+                .integer(revocation.revokedAt), .integer(revocation.expiresAt), .text(revocation.reason),
+            ])
+        guard let seq = UInt64(exactly: database.lastInsertRowID) else {
+            throw .corrupt("a revocation event got a negative seq")
+        }
+        return event(seq, revocation)
     }
 
     // MARK: Sessions and refresh tokens
@@ -329,24 +391,17 @@ public final class EmbeddedTokenStore: TokenStore {
         else {
             throw .rejected("a revocation value or reason is longer than \(Self.maxValueLength) bytes")
         }
+        guard revocation.kind != .keyRing else { throw .rejected("a key ring change is logged with the key ring") }
         return try await write { database throws(TokenStoreError) in
             let revocation = revocation.timesAreDecided ? revocation : try Self.decideTimes(of: revocation, on: database)
-            try database.execute(
-                "INSERT INTO revocation_events (kind, value, revoked_at, expires_at, reason) VALUES (?, ?, ?, ?, ?)",
-                [
-                    .integer(StoreSchema.storedKind(revocation.kind)), .text(revocation.value),
-                    .integer(revocation.revokedAt), .integer(revocation.expiresAt), .text(revocation.reason),
-                ])
-            guard let seq = UInt64(exactly: database.lastInsertRowID) else {
-                throw .corrupt("a revocation event got a negative seq")
-            }
+            let event = try Self.insertEvent(revocation, on: database)
             // A session by its id; a subject's sessions that began by its time (all of them, unless
             // its times were decided before a login since: a write-back).
             let target: String
             var values: [SQLiteValue] = [.integer(revocation.revokedAt), .text(revocation.value)]
             switch revocation.kind {
-            case .token:
-                return RevocationReceipt(event: Self.event(seq, revocation), sessionsRevoked: 0)
+            case .token, .signingKey, .keyRing:
+                return RevocationReceipt(event: event, sessionsRevoked: 0)
             case .session:
                 target = "id = ?"
             case .subject:
@@ -358,7 +413,7 @@ public final class EmbeddedTokenStore: TokenStore {
                 "UPDATE sessions SET revoked_at = ? WHERE \(target) AND revoked_at IS NULL AND expires_at > ?",
                 values + [.integer(revocation.revokedAt)])
             try database.execute("UPDATE sessions SET revoked_at = ? WHERE \(target) AND revoked_at IS NULL", values)
-            return RevocationReceipt(event: Self.event(seq, revocation), sessionsRevoked: ended)
+            return RevocationReceipt(event: event, sessionsRevoked: ended)
         }
     }
 
@@ -375,7 +430,7 @@ public final class EmbeddedTokenStore: TokenStore {
     ) throws(TokenStoreError) -> RevocationRequest {
         let latestSQL: String
         switch revocation.kind {
-        case .token:
+        case .token, .signingKey, .keyRing:
             return revocation
         case .session:
             latestSQL = "SELECT refreshed_at FROM sessions WHERE id = ?"
@@ -441,14 +496,20 @@ public final class EmbeddedTokenStore: TokenStore {
             bounds
         ) { row in row.int64(0) }
         if let highest = seqs.max() {
-            try database.execute(
-                """
-                INSERT INTO meta (key, value) VALUES (?, ?)
-                ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
-                """,
-                [.text(StoreSchema.purgedSeqKey), .integer(highest)])
+            try recordPurged(upTo: highest, on: database)
         }
         return (sessions, tokens, seqs.count)
+    }
+
+    /// Records that events up to `seq` may be gone: a reader asking for events after an older seq
+    /// needs a snapshot.
+    private static func recordPurged(upTo seq: Int64, on database: SQLiteConnection) throws(TokenStoreError) {
+        try database.execute(
+            """
+            INSERT INTO meta (key, value) VALUES (?, ?)
+            ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
+            """,
+            [.text(StoreSchema.purgedSeqKey), .integer(seq)])
     }
 
     public func close() async {

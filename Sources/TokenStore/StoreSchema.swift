@@ -13,6 +13,8 @@ enum StoreSchema {
     static let purgedSeqKey = "purged_seq"
     /// `meta` key of the revocation log's epoch (written when the log gets one).
     static let logEpochKey = "log_epoch"
+    /// `meta` key of the seq of the `.keyRing` event that logged the stored key ring.
+    static let keyRingSeqKey = "key_ring_seq"
 
     /// A revocation kind as stored: the wire enum's number.
     static func storedKind(_ kind: RevocationEvent.Kind) -> Int64 {
@@ -20,6 +22,8 @@ enum StoreSchema {
         case .token: 1
         case .session: 2
         case .subject: 3
+        case .signingKey: 4
+        case .keyRing: 5
         }
     }
 
@@ -29,12 +33,14 @@ enum StoreSchema {
         case 1: .token
         case 2: .session
         case 3: .subject
+        case 4: .signingKey
+        case 5: .keyRing
         default: nil
         }
     }
 
     /// The statements that bring the schema from version `index` to `index + 1`.
-    static let migrations = [versionOne, versionTwo, versionThree]
+    static let migrations = [versionOne, versionTwo, versionThree, versionFour]
 
     private static let versionOne = [
         """
@@ -136,6 +142,11 @@ enum StoreSchema {
         """,
         "DELETE FROM refresh_tokens WHERE spent_at IS NULL",
     ]
+
+    /// Version 4 changes no table: the revocation log now holds key events (kinds 4, a revoked
+    /// signing key, and 5, a key ring change), which an older version cannot read, so it must refuse
+    /// the file (it does, by its schema version) rather than fail on the first such event.
+    private static let versionFour: [String] = []
 
     /// The oldest SQLite the statements run on: `DELETE … RETURNING` (purge) needs 3.35,
     /// `UPDATE … FROM` (migration 3) 3.33.

@@ -14,11 +14,20 @@ public protocol TokenStore: RevocationLogReader {
 
     // MARK: Keys
 
-    /// The stored signing keys, or an empty array on first start.
-    func loadSigningKeys() async throws(TokenStoreError) -> [StoredSigningKey]
+    /// The stored key ring (no keys on first start) and the seq of the event that logged it.
+    func loadSigningKeys() async throws(TokenStoreError) -> StoredKeyRing
 
-    /// Replaces the stored key ring with `keys` (atomically: a reader sees the old or the new ring).
-    func saveSigningKeys(_ keys: [StoredSigningKey]) async throws(TokenStoreError)
+    /// Replaces the stored key ring with `keys` and logs the change in the revocation log, all
+    /// atomically (a reader sees the old ring and log or the new ones): first a `.signingKey`
+    /// revocation per key `change` revokes, then a `.keyRing` event holding `change.publishedRing`.
+    /// Events come from the log's one counter, so watchers get them in order with the revocations
+    /// around them. The earlier `.keyRing` event leaves the log as if purged (a watcher resuming
+    /// before it gets a snapshot, which carries the latest ring).
+    /// - Returns: the logged events with their seqs, the `.keyRing` event last.
+    func saveSigningKeys(
+        _ keys: [StoredSigningKey],
+        logging change: KeyRingChange
+    ) async throws(TokenStoreError) -> [RevocationEvent]
 
     // MARK: Sessions and refresh tokens
 
@@ -70,7 +79,9 @@ public protocol TokenStore: RevocationLogReader {
     /// Stores a revocation and appends its event to the log, atomically.
     ///
     /// For `.session` the session is marked revoked; for `.subject` every session of the subject.
-    /// Revoking what is already revoked is not an error: a new event is logged all the same.
+    /// Revoking what is already revoked is not an error: a new event is logged all the same. A
+    /// `.signingKey` revocation is stored like a token's (a written-back one); a `.keyRing` event is
+    /// refused (`rejected`): `saveSigningKeys` logs those.
     ///
     /// The store decides the event's times at its serialization point, so that no token minted
     /// by a write it ordered first outlives the event: for `.subject`, `revokedAt` becomes at least
@@ -79,8 +90,9 @@ public protocol TokenStore: RevocationLogReader {
     /// - Returns: the stored event (with its `seq`) and how many live sessions it ended.
     func revoke(_ revocation: RevocationRequest) async throws(TokenStoreError) -> RevocationReceipt
 
-    /// Every revocation still in force at `now` (one event per target, the latest), the newest
-    /// sequence number stored and the log's epoch: the whole state, read at once.
+    /// Every revocation still in force at `now` (one event per target, the latest; key ring events
+    /// are no revocations and left out), the newest sequence number stored and the log's epoch: the
+    /// whole state, read at once.
     func activeRevocations(now: Int64) async throws(TokenStoreError) -> RevocationSnapshot
 
     // MARK: The revocation log's identity
@@ -132,6 +144,56 @@ public struct StoredSigningKey: Sendable, Hashable {
         self.notBefore = notBefore
         self.notAfter = notAfter
         self.privateKeyPKCS8 = privateKeyPKCS8
+    }
+}
+
+/// The key ring as stored.
+public struct StoredKeyRing: Sendable, Hashable {
+    /// The keys (none on first start).
+    public var keys: [StoredSigningKey]
+    /// The seq of the `.keyRing` event that logged this ring (0: none was logged).
+    public var seq: UInt64
+
+    /// Creates a stored ring.
+    public init(keys: [StoredSigningKey], seq: UInt64) {
+        self.keys = keys
+        self.seq = seq
+    }
+}
+
+/// What the revocation log records of a key ring change.
+public struct KeyRingChange: Sendable, Hashable {
+    /// The most bytes an encoded published ring may take.
+    public static let maxPublishedRingLength = 64 * 1_024
+
+    /// The published keys after the change, as the service encodes them: the `.keyRing` event's value.
+    public var publishedRing: String
+    /// When the ring changed (Unix seconds): the `.keyRing` event's `revokedAt`.
+    public var changedAt: Int64
+    /// The revocations (`.signingKey`) of the keys the change revokes, logged before the ring.
+    public var revokedKeys: [RevocationRequest]
+
+    /// Creates a change.
+    public init(publishedRing: String, changedAt: Int64, revokedKeys: [RevocationRequest] = []) {
+        self.publishedRing = publishedRing
+        self.changedAt = changedAt
+        self.revokedKeys = revokedKeys
+    }
+
+    /// Checks what the stores check before storing the change.
+    /// - Parameter maxValueLength: the longest revocation value or reason the store takes.
+    /// - Throws: `rejected` naming what is wrong.
+    public func check(maxValueLength: Int) throws(TokenStoreError) {
+        guard !publishedRing.isEmpty, publishedRing.utf8.count <= Self.maxPublishedRingLength else {
+            throw .rejected("a published key ring must be 1 to \(Self.maxPublishedRingLength) bytes")
+        }
+        for revocation in revokedKeys {
+            guard revocation.kind == .signingKey, !revocation.value.isEmpty,
+                revocation.value.utf8.count <= maxValueLength, revocation.reason.utf8.count <= maxValueLength
+            else {
+                throw .rejected("a key ring change revokes keys only, each by a kid of 1 to \(maxValueLength) bytes")
+            }
+        }
     }
 }
 

@@ -64,6 +64,7 @@ struct AllCommand: AsyncParsableCommand {
             rounds: quick ? 1 : rounds,
             revocations: quick ? 10_000 : revocations,
             propagations: quick ? 50 : 500,
+            keyRotations: quick ? 20 : 200,
             watchers: 16,
             redisURL: redis
         )

@@ -19,6 +19,8 @@ final class BenchSession {
         let rounds: Int
         let revocations: Int
         let propagations: Int
+        /// Emergency rotations `key.propagation` times.
+        let keyRotations: Int
         let watchers: Int
         /// A Redis server for the scenarios that need one (`session.redis`, `redis.set`, the RPC
         /// calls on the Redis store); nil leaves them out.
@@ -28,8 +30,8 @@ final class BenchSession {
     static let scenarioNames = [
         "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "verify.warm.cores",
         "verify.zipf", "verify.pause", "session.redis", "validate.rpc", "issue.rpc", "refresh.rpc", "revoke.rpc",
-        "redis.set", "issue.rpc.redis", "refresh.rpc.redis", "revoke.rpc.redis", "propagation", "memory",
-        "memory.cache",
+        "redis.set", "issue.rpc.redis", "refresh.rpc.redis", "revoke.rpc.redis", "propagation", "key.propagation",
+        "memory", "memory.cache",
     ]
 
     /// The scenarios that need a Redis server.
@@ -152,6 +154,18 @@ final class BenchSession {
             let result = try await revokeRPC(name, client: try await redisClient(), note: "durable, Redis store, 64 callers")
             return rates["redis.set"].map { result.compared(to: "redis.set", rate: $0) } ?? result
         case "propagation": return try await propagation()
+        case "key.propagation":
+            let rig = try await PropagationRig.start(
+                directory: directory + "-key-propagation", watchers: settings.watchers,
+                validator: validatorConfiguration)
+            do {
+                let result = try await KeyPropagationScenario.run(on: rig, rotations: settings.keyRotations)
+                await rig.stop()
+                return result
+            } catch {
+                await rig.stop()
+                throw error
+            }
         case "memory":
             return try memory(
                 "memory", structure: "mirror", note: "mirror of 1,000,000 revoked token ids, in a process of its own")
@@ -453,49 +467,32 @@ final class BenchSession {
 
     // MARK: - Propagation and memory
 
-    /// Times each revocation from the Revoke's answer until every watching validator applied it.
-    /// It runs on a service of its own, so that the validators' start does not load the snapshot of
-    /// the revocations the other scenarios made.
+    /// Times each revocation from the Revoke's answer until every watching validator applied it, on
+    /// a service of its own (`PropagationRig`).
     private func propagation() async throws -> ScenarioResult {
-        var logger = Logger(label: "tokenbench")
-        logger.logLevel = .error
-        let directory = self.directory + "-propagation"
-        let bench = try await BenchService.start(
-            configuration: TokenServiceConfiguration(issuer: "https://bench.example"), directory: directory, logger: logger)
-        let endpoint = RPCEndpoint(host: "127.0.0.1", port: bench.port)
-        let client = TokenServiceClient(endpoints: [endpoint], credential: "bench")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var configuration = validatorConfiguration
-        configuration.endpoints = [endpoint]
-        let validators = (0..<settings.watchers).map { _ in TokenValidator(configuration: configuration) }
-        let tasks = validators.map { validator in Task { try await validator.run() } }
-        defer { tasks.forEach { $0.cancel() } }
-        for validator in validators {
-            try await validator.waitUntil(\.isReady)
-        }
-        let tokens = try await issue(settings.propagations, client: client)
-        var latency = LatencyRecorder()
-        for token in tokens {
-            let seq = try await client.revoke(RevokeRequest(target: .tokenID(token.tokenID))).seq
-            let answered = ContinuousClock.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for validator in validators {
-                    group.addTask { try await validator.waitUntilApplied(seq: seq) }
+        let rig = try await PropagationRig.start(
+            directory: directory + "-propagation", watchers: settings.watchers, validator: validatorConfiguration)
+        do {
+            let tokens = try await issue(settings.propagations, client: rig.client)
+            var latency = LatencyRecorder()
+            for token in tokens {
+                let seq = try await rig.client.revoke(RevokeRequest(target: .tokenID(token.tokenID))).seq
+                let answered = ContinuousClock.now
+                try await rig.waitUntilEveryValidatorApplied(seq: seq)
+                latency.record(ContinuousClock.now - answered)
+                guard await rig.validators[0].verify(token.accessToken).outcome == .invalid(.revoked) else {
+                    throw ValidationError("a revoked token was not rejected")
                 }
-                try await group.waitForAll()
             }
-            latency.record(ContinuousClock.now - answered)
-            guard await validators[0].verify(token.accessToken).outcome == .invalid(.revoked) else {
-                throw ValidationError("a revoked token was not rejected")
-            }
+            await rig.stop()
+            return ScenarioResult(
+                name: "propagation", latency: latency,
+                note: "Revoke answered → all \(settings.watchers) validators applied it, "
+                    + "\(settings.propagations) revocations")
+        } catch {
+            await rig.stop()
+            throw error
         }
-        tasks.forEach { $0.cancel() }
-        for task in tasks { _ = await task.result }
-        await client.close()
-        try await bench.stop()
-        return ScenarioResult(
-            name: "propagation", latency: latency,
-            note: "Revoke answered → all \(settings.watchers) validators applied it, \(settings.propagations) revocations")
     }
 
     /// Bytes per entry of one of the validator's structures holding 1,000,000 entries, measured in a

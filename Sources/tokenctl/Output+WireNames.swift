@@ -36,6 +36,8 @@ extension Output {
         case .token: "TOKEN"
         case .session: "SESSION"
         case .subject: "SUBJECT"
+        case .key: "KEY"
+        case .keyRing: "KEY_RING"
         case .unrecognized(let value): value
         }
     }

@@ -6,8 +6,10 @@ import TokenWire
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Print revocations as they happen (a snapshot first, unless --since is given).",
+        abstract: "Print revocations and key changes as they happen (a snapshot first, unless --since is given).",
         discussion: """
+            Key ring changes come in the same log: a `keys` line (kind KEY_RING) lists every published key \
+            by state after the change, and a revoked signing key is a revocation of kind KEY (its kid). \
             Each line shows the log's epoch (seqs count within it), the batch's head_seq, the seq applied so \
             far, the lag in events (head_seq - applied seq) and the milliseconds since the previous batch; a \
             batch after a gap longer than --stale-after is marked stale, and while no batch arrives a `stale` \
@@ -15,8 +17,9 @@ struct WatchCommand: AsyncParsableCommand {
             another epoch is answered with a snapshot.
 
             JSON: one object per line, {"type": "event" | "snapshot" | "heartbeat" | "stale", "epoch", \
-            "seq", "kind", "value", "revoked_at", "expires_at", "head_seq", "applied_seq", "lag_events", \
-            "since_last_batch_ms", "stale"}; the event fields are null on heartbeat and stale lines.
+            "seq", "kind", "value", "revoked_at", "expires_at", "keys", "head_seq", "applied_seq", "lag_events", \
+            "since_last_batch_ms", "stale"}; "keys" is a list of {"key_id", "state", "algorithm", "not_before", \
+            "not_after"} for KEY_RING and null otherwise; the event fields are null on heartbeat and stale lines.
             """
     )
 

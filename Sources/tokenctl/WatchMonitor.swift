@@ -102,6 +102,7 @@ actor WatchMonitor {
         _ event: WireRevocationEvent, snapshot: Bool, timing: Timing
     ) throws {
         printed += 1
+        let isKeyRing = event.kind == .keyRing
         if json {
             try Output.printJSON([
                 "type": snapshot ? "snapshot" : "event",
@@ -111,6 +112,14 @@ actor WatchMonitor {
                 "value": event.value,
                 "revoked_at": event.revokedAt,
                 "expires_at": event.expiresAt,
+                // A key ring change: every published key after it.
+                "keys": isKeyRing
+                    ? event.keys.map { key -> Output.Object in
+                        [
+                            "key_id": key.keyID, "state": Output.name(key.state), "algorithm": key.algorithm,
+                            "not_before": key.notBefore, "not_after": key.notAfter,
+                        ]
+                    } : NSNull(),
                 "head_seq": headSeq,
                 "applied_seq": appliedSeq,
                 "lag_events": lag,
@@ -119,10 +128,16 @@ actor WatchMonitor {
             ])
             return
         }
-        line(
-            "\(snapshot ? "snapshot" : "revoked") epoch=\(epoch) seq=\(event.seq) kind=\(event.kind)"
-                + " value=\(event.value)"
+        // What the event says: a revocation's target and times, or a key ring's keys by state.
+        let what =
+            isKeyRing
+            ? " keys=" + event.keys.map { "\(Output.name($0.state)):\($0.keyID)" }.joined(separator: ",")
+                + " changed_at=\(Output.time(event.revokedAt))"
+            : " value=\(event.value)"
                 + " revoked_at=\(Output.time(event.revokedAt)) expires_at=\(Output.time(event.expiresAt))"
+        line(
+            "\(snapshot ? "snapshot" : isKeyRing ? "keys" : "revoked") epoch=\(epoch) seq=\(event.seq)"
+                + " kind=\(event.kind)" + what
                 + " head_seq=\(headSeq) applied_seq=\(appliedSeq) lag=\(lag) since_last_batch=\(timing.milliseconds)ms"
                 + (timing.stale ? " stale" : "")
         )
@@ -169,6 +184,7 @@ actor WatchMonitor {
             "value": NSNull(),
             "revoked_at": NSNull(),
             "expires_at": NSNull(),
+            "keys": NSNull(),
             "head_seq": headSeq,
             "applied_seq": appliedSeq,
             "lag_events": lag,

@@ -15,6 +15,8 @@ import TokenTestSupport
 struct RedisTokenStoreTests {
     static let logger = Logger(label: "redis-store-tests", factory: { _ in SwiftLogNoOpLogHandler() })
     static let masterKey = [UInt8](repeating: 7, count: 32)
+    /// What a key ring change logs, for tests of the ring itself.
+    static let keyRingChange = KeyRingChange(publishedRing: "ring", changedAt: 1_000)
 
     private let prefix = "test:\(UUID().uuidString):tok:v1:"
 
@@ -133,9 +135,9 @@ struct RedisTokenStoreTests {
                 keyID: "k2", algorithm: "ES256", state: "next", notBefore: 200, notAfter: 900,
                 privateKeyPKCS8: [1, 2, 3]),
         ]
-        #expect(try await store.loadSigningKeys() == [])
-        try await store.saveSigningKeys(ring)
-        #expect(try await store.loadSigningKeys() == ring)
+        #expect(try await store.loadSigningKeys().keys == [])
+        try await store.saveSigningKeys(ring, logging: Self.keyRingChange)
+        #expect(try await store.loadSigningKeys().keys == ring)
         let stored = try #require(try await admin.send(RedisCommand("GET", "\(prefix)keyring")).bytes)
         #expect(!stored.isEmpty)
         #expect(!Self.contains(stored, secret.prefix(16)))
@@ -147,7 +149,9 @@ struct RedisTokenStoreTests {
         await wrongKey.close()
 
         let noKey = try await open(masterKey: nil)
-        let cannotSave = await #expect(throws: TokenStoreError.self) { try await noKey.saveSigningKeys(ring) }
+        let cannotSave = await #expect(throws: TokenStoreError.self) {
+            try await noKey.saveSigningKeys(ring, logging: Self.keyRingChange)
+        }
         #expect(cannotSave?.isRejected == true)
         await noKey.close()
     }

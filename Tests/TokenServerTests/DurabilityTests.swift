@@ -52,6 +52,45 @@ import TokenWire
         #expect(second.stop(signal: SIGTERM) == 0)
     }
 
+    @Test func aRevokedSigningKeyStaysRevokedAfterSIGKILL() async throws {
+        let directory = try TemporaryDirectory.make(prefix: "tokend-key-revocation")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let callers = try TokendProcess.writeCallersFile(in: directory)
+        let data = directory + "/data"
+        let http = ["--http-listen", "127.0.0.1:0"]
+
+        let first = try TokendProcess(dataDirectory: data, callersFile: callers, extraArguments: http)
+        let client = TokenServiceClient(
+            wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: first.port)], credential: "admin"))
+        let leaked = try await client.issue(IssueRequest(subject: "alice"))
+        let rotated = try await client.rotateKeys(RotateKeysRequest(revokePrevious: true))
+        #expect(rotated.revokedKeyID == leaked.keyID)
+        // The process dies right after the answer.
+        first.stop(signal: SIGKILL)
+        await client.rpc.close()
+
+        let second = try TokendProcess(dataDirectory: data, callersFile: callers, extraArguments: http)
+        let restarted = TokenServiceClient(
+            wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: second.port)], credential: "admin"))
+        #expect(try await restarted.validate(ValidateRequest(token: leaked.accessToken)).reason == .revoked)
+        let keys = try await restarted.getKeys()
+        #expect(keys.keys.first?.keyID == rotated.keyID)
+        #expect(!keys.keys.contains { $0.keyID == leaked.keyID })
+        let jwks = try await RawHTTP.get(port: try second.httpPort(), "/.well-known/jwks.json")
+        #expect(jwks.status == 200)
+        #expect(jwks.body.contains(rotated.keyID))
+        #expect(!jwks.body.contains(leaked.keyID))
+        // A validator that starts now learns the revocation from its snapshot.
+        let configuration = ValidatorHarness.configuration(port: second.port)
+        try await ValidatorHarness.run(configuration) { validator in
+            #expect(await validator.verify(leaked.accessToken).outcome == .invalid(.revoked))
+            let fresh = try await restarted.issue(IssueRequest(subject: "alice"))
+            #expect(await validator.verify(fresh.accessToken).outcome == .valid)
+        }
+        await restarted.rpc.close()
+        #expect(second.stop(signal: SIGTERM) == 0)
+    }
+
     @Test func aPythonClientThatKnowsOnlyTheProtoGetsTheContractsAnswers() async throws {
         let directory = try TemporaryDirectory.make(prefix: "tokend-python")
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -41,12 +41,15 @@ final class HookedStore: TokenStore {
         try await base.startRevocationLogEpoch(replacing: epoch)
     }
 
-    func loadSigningKeys() async throws(TokenStoreError) -> [StoredSigningKey] {
+    func loadSigningKeys() async throws(TokenStoreError) -> StoredKeyRing {
         try await base.loadSigningKeys()
     }
 
-    func saveSigningKeys(_ keys: [StoredSigningKey]) async throws(TokenStoreError) {
-        try await base.saveSigningKeys(keys)
+    func saveSigningKeys(
+        _ keys: [StoredSigningKey],
+        logging change: KeyRingChange
+    ) async throws(TokenStoreError) -> [RevocationEvent] {
+        try await base.saveSigningKeys(keys, logging: change)
     }
 
     func createSession(_ session: SessionRecord, refreshToken: RefreshTokenRecord?) async throws(TokenStoreError) {

@@ -80,11 +80,14 @@ final class MemoryLogStore: SharedTokenStore {
         try await body()
     }
 
-    func loadSigningKeys() async throws(TokenStoreError) -> [StoredSigningKey] {
+    func loadSigningKeys() async throws(TokenStoreError) -> StoredKeyRing {
         throw .unavailable("this store keeps revocations only")
     }
 
-    func saveSigningKeys(_ keys: [StoredSigningKey]) async throws(TokenStoreError) {
+    func saveSigningKeys(
+        _ keys: [StoredSigningKey],
+        logging change: KeyRingChange
+    ) async throws(TokenStoreError) -> [RevocationEvent] {
         throw .unavailable("this store keeps revocations only")
     }
 

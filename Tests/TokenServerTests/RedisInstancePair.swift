@@ -17,6 +17,8 @@ final class RedisInstancePair: Sendable {
     struct Instance: Sendable {
         let clock: ManualClock
         let clients: CallerClients
+        /// Its RPC port on 127.0.0.1.
+        let port: Int
 
         /// The client presenting the API key of the named caller.
         func client(_ caller: String) -> TokenServiceClient {
@@ -83,7 +85,7 @@ final class RedisInstancePair: Sendable {
             Task { try await server.run() },
         ]
         let address = try await server.listeningAddress()
-        return Instance(clock: clock, clients: CallerClients(port: address.port, tasks: tasks))
+        return Instance(clock: clock, clients: CallerClients(port: address.port, tasks: tasks), port: address.port)
     }
 
     private static func waitUntilValidating(_ instance: Instance) async throws {

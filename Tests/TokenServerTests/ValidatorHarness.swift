@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TokenClient
 import TokenCore
 import TokenRPC
@@ -26,9 +27,10 @@ enum ValidatorHarness {
     static func run<T>(
         _ configuration: TokenValidatorConfiguration,
         clock: any UnixClock = SystemClock(),
+        logger: Logger = Logger(label: "token.validator", factory: { _ in SwiftLogNoOpLogHandler() }),
         _ body: (TokenValidator) async throws -> T
     ) async throws -> T {
-        let validator = TokenValidator(configuration: configuration, clock: clock)
+        let validator = TokenValidator(configuration: configuration, clock: clock, logger: logger)
         let task = Task { try await validator.run() }
         defer { task.cancel() }
         try await within(.seconds(20), "the validator to become ready") {

@@ -21,8 +21,9 @@ import TokenWire
             let snapshot = try #require(try await batches.next())
             #expect(snapshot.snapshot)
             #expect(snapshot.headSeq == early.seq)
-            #expect(snapshot.events.map(\.value) == [login.tokenID])
-            #expect(snapshot.events.first?.kind == .token)
+            // The key ring's event, then the revocation.
+            #expect(snapshot.events.map(\.kind) == [.keyRing, .token])
+            #expect(snapshot.events.last?.value == login.tokenID)
             let epoch = snapshot.epoch
             #expect(epoch != 0)
             let complete = try #require(try await batches.next())
@@ -71,8 +72,10 @@ import TokenWire
                 snapshot += batch.events
                 batch = try #require(try await batches.next())
             }
-            // The first event, which a continuation after its seq would leave out, is there.
-            #expect(snapshot.map(\.value) == ["first", "second"])
+            // The first event, which a continuation after its seq would leave out, is there, after the
+            // key ring's event.
+            #expect(snapshot.map(\.kind) == [.keyRing, .token, .token])
+            #expect(snapshot.map(\.value).suffix(2) == ["first", "second"])
             #expect(batch.headSeq == second.seq)
             #expect(batch.epoch == epoch)
         }
@@ -169,7 +172,7 @@ import TokenWire
                 largestBacklog.load(ordering: .relaxed)
             )
             #expect(wasCompleted)
-            #expect(sent == count)
+            #expect(sent == count + 1, "the revocations and the key ring's event")
             #expect(backlog <= RevocationHub.eventsPerRead, "the stream held \(backlog) events read and not yet sent")
         }
     }

@@ -9,11 +9,11 @@ struct KeyStoreTests {
         let fixture = try StoreFixture()
         defer { fixture.remove() }
         let store = try await fixture.open()
-        #expect(try await store.loadSigningKeys() == [])
+        #expect(try await store.loadSigningKeys().keys == [])
 
         let ring = [StoreFixture.key("k-2", byte: 2), StoreFixture.key("k_1", byte: 1)]
-        try await store.saveSigningKeys(ring)
-        #expect(try await store.loadSigningKeys() == ring)
+        _ = try await store.saveSigningKeys(ring, logging: StoreFixture.keyRingChange)
+        #expect(try await store.loadSigningKeys().keys == ring)
         let keys = fixture.dataDirectory + "/keys"
         #expect(try fixture.mode(fixture.dataDirectory) == 0o700)
         #expect(try fixture.mode(keys) == 0o700)
@@ -27,16 +27,16 @@ struct KeyStoreTests {
         retiring.state = "retiring"
         retiring.notAfter = 5_000
         let replaced = [retiring, next]
-        try await store.saveSigningKeys(replaced)
-        #expect(try await store.loadSigningKeys() == replaced)
+        _ = try await store.saveSigningKeys(replaced, logging: StoreFixture.keyRingChange)
+        #expect(try await store.loadSigningKeys().keys == replaced)
         #expect(try FileManager.default.contentsOfDirectory(atPath: keys).sorted() == ["k3.der", "k_1.der"])
         #expect(try fixture.mode(keys + "/k3.der") == 0o600)
         await store.close()
 
         let reopened = try await fixture.open()
-        #expect(try await reopened.loadSigningKeys() == replaced)
-        try await reopened.saveSigningKeys([])
-        #expect(try await reopened.loadSigningKeys() == [])
+        #expect(try await reopened.loadSigningKeys().keys == replaced)
+        _ = try await reopened.saveSigningKeys([], logging: StoreFixture.keyRingChange)
+        #expect(try await reopened.loadSigningKeys().keys == [])
         #expect(try FileManager.default.contentsOfDirectory(atPath: keys) == [])
         await reopened.close()
     }
@@ -47,13 +47,15 @@ struct KeyStoreTests {
         defer { fixture.remove() }
         let store = try await fixture.open()
         let ring = [StoreFixture.key("good", byte: 1)]
-        try await store.saveSigningKeys(ring)
+        _ = try await store.saveSigningKeys(ring, logging: StoreFixture.keyRingChange)
 
         let error = await #expect(throws: TokenStoreError.self) {
-            try await store.saveSigningKeys([StoreFixture.key("other", byte: 2), StoreFixture.key(keyID, byte: 3)])
+            try await store.saveSigningKeys(
+                [StoreFixture.key("other", byte: 2), StoreFixture.key(keyID, byte: 3)],
+                logging: StoreFixture.keyRingChange)
         }
         #expect(error?.isRejected == true)
-        #expect(try await store.loadSigningKeys() == ring)
+        #expect(try await store.loadSigningKeys().keys == ring)
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dataDirectory + "/keys") == ["good.der"])
         await store.close()
     }
@@ -63,14 +65,17 @@ struct KeyStoreTests {
         defer { fixture.remove() }
         let store = try await fixture.open()
         let duplicate = await #expect(throws: TokenStoreError.self) {
-            try await store.saveSigningKeys([StoreFixture.key("k", byte: 1), StoreFixture.key("k", byte: 2)])
+            try await store.saveSigningKeys(
+                [StoreFixture.key("k", byte: 1), StoreFixture.key("k", byte: 2)], logging: StoreFixture.keyRingChange)
         }
         #expect(duplicate?.isRejected == true)
         var empty = StoreFixture.key("k", byte: 1)
         empty.privateKeyPKCS8 = []
-        let emptyKey = await #expect(throws: TokenStoreError.self) { try await store.saveSigningKeys([empty]) }
+        let emptyKey = await #expect(throws: TokenStoreError.self) {
+            try await store.saveSigningKeys([empty], logging: StoreFixture.keyRingChange)
+        }
         #expect(emptyKey?.isRejected == true)
-        #expect(try await store.loadSigningKeys() == [])
+        #expect(try await store.loadSigningKeys().keys == [])
         await store.close()
     }
 
@@ -78,7 +83,8 @@ struct KeyStoreTests {
         let fixture = try StoreFixture()
         defer { fixture.remove() }
         let store = try await fixture.open()
-        try await store.saveSigningKeys([StoreFixture.key("k1", byte: 1), StoreFixture.key("k2", byte: 2)])
+        _ = try await store.saveSigningKeys(
+            [StoreFixture.key("k1", byte: 1), StoreFixture.key("k2", byte: 2)], logging: StoreFixture.keyRingChange)
         let file = fixture.dataDirectory + "/keys/k1.der"
 
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)

@@ -112,6 +112,9 @@ struct StoreFixture {
     }
     #endif
 
+    /// What a key ring change logs, for tests of the ring itself.
+    static let keyRingChange = KeyRingChange(publishedRing: "ring", changedAt: 1_000)
+
     static func key(_ id: String, byte: UInt8) -> StoredSigningKey {
         StoredSigningKey(
             keyID: id, algorithm: "EdDSA", state: "active", notBefore: 100, notAfter: 0,

@@ -27,7 +27,7 @@ struct StoreLifecycleTests {
         let revoked = try await store.revoke(
             RevocationRequest(kind: .session, value: "s2", revokedAt: 1_600, expiresAt: 9_000, reason: "test"))
         let ring = [StoreFixture.key("k1", byte: 1)]
-        try await store.saveSigningKeys(ring)
+        try await store.saveSigningKeys(ring, logging: StoreFixture.keyRingChange)
         let session = try await store.session(id: "s1")
         #expect(FileManager.default.fileExists(atPath: fixture.dataDirectory + "/tokend.sqlite-wal"))
         await store.close()
@@ -40,14 +40,15 @@ struct StoreLifecycleTests {
         #expect(spent?.spentAt == 1_500)
         #expect(spent?.replay == [4, 2])
         #expect(try await reopened.refreshToken(hash: second.hash, sessionID: "s1") == second)
-        #expect(try await reopened.loadSigningKeys() == ring)
-        #expect(try await reopened.activeRevocations(now: 0) == RevocationSnapshot(events: [revoked.event], headSeq: 1))
+        #expect(try await reopened.loadSigningKeys().keys == ring)
+        // The ring's event (seq 2) is no revocation.
+        #expect(try await reopened.activeRevocations(now: 0) == RevocationSnapshot(events: [revoked.event], headSeq: 2))
         let again = RefreshRotation(
             spentAt: 1_700, replay: [], successor: StoreFixture.token(3, session: "s1"), sessionExpiresAt: 0)
         #expect(try await reopened.spendRefreshToken(hash: first.hash, rotation: again) == false)
         let next = try await reopened.revoke(
             RevocationRequest(kind: .token, value: "j", revokedAt: 1_800, expiresAt: 9_000, reason: ""))
-        #expect(next.event.seq == 2)
+        #expect(next.event.seq == 3)
         await reopened.close()
     }
 

@@ -104,6 +104,7 @@ import TokenWire
         check(MessageSamples.rotateKeysResponse, "token.v1.RotateKeysResponse")
         check(MessageSamples.watchRevocationsRequest, "token.v1.WatchRevocationsRequest")
         check(MessageSamples.revocationEvent, "token.v1.RevocationEvent")
+        check(MessageSamples.keyRingEvent, "token.v1.RevocationEvent")
         check(MessageSamples.revocationBatch, "token.v1.RevocationBatch")
         check(MessageSamples.listSessionsRequest, "token.v1.ListSessionsRequest")
         check(MessageSamples.session, "token.v1.Session")

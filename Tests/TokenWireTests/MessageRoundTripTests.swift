@@ -36,9 +36,11 @@ private func expectDefaultIsEmpty<Message: WireMessage & Equatable>(
         try expectRoundTrip(MessageSamples.publicKey)
         try expectRoundTrip(MessageSamples.getKeysResponse)
         try expectRoundTrip(RotateKeysRequest())
+        try expectRoundTrip(MessageSamples.rotateKeysRequest)
         try expectRoundTrip(MessageSamples.rotateKeysResponse)
         try expectRoundTrip(MessageSamples.watchRevocationsRequest)
         try expectRoundTrip(MessageSamples.revocationEvent)
+        try expectRoundTrip(MessageSamples.keyRingEvent)
         try expectRoundTrip(MessageSamples.revocationBatch)
         try expectRoundTrip(MessageSamples.listSessionsRequest)
         try expectRoundTrip(MessageSamples.session)
@@ -112,8 +114,10 @@ private func expectDefaultIsEmpty<Message: WireMessage & Equatable>(
         #expect(Reason.revoked.rawValue == 9)
         #expect(KeyState.allCases.map(\.rawValue) == [0, 1, 2, 3])
         #expect(KeyState(rawValue: 2) == .next)
-        #expect(RevocationKind.allCases.map(\.rawValue) == [0, 1, 2, 3])
+        #expect(RevocationKind.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 5])
         #expect(RevocationKind(rawValue: 3) == .subject)
+        #expect(RevocationKind(rawValue: 4) == .key)
+        #expect(RevocationKind(rawValue: 5) == .keyRing)
         #expect(Reason(rawValue: 10) == .unrecognized(10))
     }
 

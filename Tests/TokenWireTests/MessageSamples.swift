@@ -79,7 +79,9 @@ enum MessageSamples {
         cacheMaxAgeSeconds: 300
     )
 
-    static let rotateKeysResponse = RotateKeysResponse(keyID: "k2")
+    static let rotateKeysRequest = RotateKeysRequest(revokePrevious: true)
+
+    static let rotateKeysResponse = RotateKeysResponse(keyID: "k2", seq: .max, revokedKeyID: "k1")
 
     static let watchRevocationsRequest = WatchRevocationsRequest(sinceSeq: 12_345_678_901, epoch: 1_234_567_890_123)
 
@@ -89,6 +91,14 @@ enum MessageSamples {
         value: "usér-42",
         revokedAt: 1_700_000_000,
         expiresAt: 1_700_086_400
+    )
+
+    /// A key ring change: the published keys, one of an unknown state.
+    static let keyRingEvent = WireRevocationEvent(
+        seq: 9,
+        kind: .keyRing,
+        revokedAt: 1_700_000_001,
+        keys: getKeysResponse.keys
     )
 
     /// Includes an event with a negative (unknown) kind and a negative time.

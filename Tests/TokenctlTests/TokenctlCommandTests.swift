@@ -260,21 +260,61 @@ final class TokenctlCommandTests {
 
         let again = try server.tokenctl(as: "admin", ["rotate-keys"])
         #expect(again.status == 0)
-        #expect(again.lines.count == 1)
+        #expect(again.lines.count == 2)
         #expect(again.lines.first?.hasPrefix("active_key_id: ") == true)
         #expect(again.lines.first != "active_key_id: \(next)")
+        #expect(again.lines.last?.hasPrefix("seq: ") == true)
+    }
+
+    @Test func rotateKeysRevokingThePreviousKeyRefusesItsTokens() throws {
+        let issued = try issue("olga")
+        let token = try #require(issued["access_token"] as? String)
+        let leaked = try #require(issued["key_id"] as? String)
+
+        let rotated = try server.tokenctl(as: "admin", ["rotate-keys", "--revoke-previous", "--json"])
+        #expect(rotated.status == 0, "\(rotated.standardError)")
+        let answer = try rotated.jsonObject()
+        #expect(answer["revoked_key_id"] as? String == leaked)
+        let seq = try #require(answer["seq"] as? Int)
+
+        let validate = try server.tokenctl(as: "gateway", ["validate", token, "--json"])
+        #expect(validate.status == 1)
+        #expect(try validate.jsonObject()["reason"] as? String == "REVOKED")
+        let keys = try server.tokenctl(as: "admin", ["keys", "--json"])
+        #expect(keys.status == 0)
+        #expect(!keys.standardOutput.contains(leaked))
+
+        // The stream carries the key's revocation, then the ring without it.
+        let epoch = try epoch()
+        let watch = try server.tokenctl(
+            as: "gateway", ["watch", "--since", "\(seq - 2)", "--epoch", "\(epoch)", "--count", "2", "--json"])
+        #expect(watch.status == 0, "\(watch.standardError)")
+        let lines = try watch.jsonLines()
+        #expect(lines.map { $0["kind"] as? String } == ["KEY", "KEY_RING"])
+        #expect(lines.map { $0["seq"] as? Int } == [seq - 1, seq])
+        #expect(lines.first?["value"] as? String == leaked)
+        let published = (lines.last?["keys"] as? [[String: Any]] ?? []).compactMap { $0["key_id"] as? String }
+        #expect(published.count == 2)
+        #expect(!published.contains(leaked))
     }
 
     @Test func watchPrintsTheSnapshot() throws {
         let tokenID = try #require(try issue("ivan")["token_id"] as? String)
         let seq = try revoke(tokenID: tokenID)
 
-        let json = try server.tokenctl(as: "gateway", ["watch", "--count", "1", "--json"])
+        let json = try server.tokenctl(as: "gateway", ["watch", "--count", "2", "--json"])
         #expect(json.status == 0, "\(json.standardError)")
         let lines = try json.jsonLines()
-        #expect(lines.count == 1)
-        let line = try #require(lines.first)
+        #expect(lines.count == 2)
+        // First the key ring's event: the published keys by state.
+        let ring = try #require(lines.first)
+        #expect(ring["type"] as? String == "snapshot")
+        #expect(ring["kind"] as? String == "KEY_RING")
+        let states = (ring["keys"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
+        #expect(states == ["ACTIVE", "NEXT"])
+        let line = try #require(lines.last)
         #expect(line["type"] as? String == "snapshot")
+        #expect(line["keys"] is NSNull)
         let epoch = try #require(line["epoch"] as? Int)
         #expect(epoch > 0)
         #expect(line["seq"] as? Int == seq)
@@ -287,11 +327,12 @@ final class TokenctlCommandTests {
         #expect(line["stale"] is Bool)
         #expect(line["revoked_at"] is Int && line["expires_at"] is Int)
 
-        let text = try server.tokenctl(as: "gateway", ["watch", "--count", "1"])
+        let text = try server.tokenctl(as: "gateway", ["watch", "--count", "2"])
         #expect(text.status == 0)
-        #expect(text.lines.count == 1)
-        #expect(text.lines.first?.hasPrefix("snapshot epoch=\(epoch) seq=\(seq) kind=token value=\(tokenID)") == true)
-        #expect(text.lines.first?.contains("head_seq=\(seq) applied_seq=\(seq) lag=0") == true)
+        #expect(text.lines.count == 2)
+        #expect(text.lines.first?.hasPrefix("snapshot epoch=\(epoch) seq=1 kind=keyRing keys=ACTIVE:") == true)
+        #expect(text.lines.last?.hasPrefix("snapshot epoch=\(epoch) seq=\(seq) kind=token value=\(tokenID)") == true)
+        #expect(text.lines.last?.contains("head_seq=\(seq) applied_seq=\(seq) lag=0") == true)
     }
 
     @Test func watchShowsTheLagWithinABatch() throws {

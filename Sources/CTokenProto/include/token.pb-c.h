@@ -82,7 +82,9 @@ typedef enum _Token__V1__Reason {
    */
   TOKEN__V1__REASON__WRONG_ISSUER = 8,
   /*
-   * The token, its session or its subject was revoked.
+   * The token, its session or its subject was revoked, or the key that signed it (RotateKeys with
+   * revoke_previous): a token naming a revoked key's `kid` is refused with this reason, whatever its
+   * signature.
    */
   TOKEN__V1__REASON__REVOKED = 9
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TOKEN__V1__REASON)
@@ -116,7 +118,20 @@ typedef enum _Token__V1__RevocationKind {
   /*
    * value is a `sub`: its tokens with iat <= revoked_at are revoked.
    */
-  TOKEN__V1__REVOCATION_KIND__SUBJECT = 3
+  TOKEN__V1__REVOCATION_KIND__SUBJECT = 3,
+  /*
+   * value is a signing key's `kid`: every token naming it is revoked (RotateKeys with
+   * revoke_previous), and the key is no longer published. expires_at is when no token the key signed
+   * is valid any more and no GetKeys answer from before the revocation is still cached.
+   */
+  TOKEN__V1__REVOCATION_KIND__KEY = 4,
+  /*
+   * Not a revocation: the published key ring changed (a new NEXT key, a promotion, a retirement, a
+   * removal, a revocation). `keys` holds every published key after the change, as GetKeys answers
+   * them; value is empty and expires_at 0 (it stands until the next KEY_RING event). A snapshot
+   * carries the latest one.
+   */
+  TOKEN__V1__REVOCATION_KIND__KEY_RING = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TOKEN__V1__REVOCATION_KIND)
 } Token__V1__RevocationKind;
 
@@ -514,10 +529,16 @@ struct  Token__V1__GetKeysResponse
 struct  Token__V1__RotateKeysRequest
 {
   ProtobufCMessage base;
+  /*
+   * True: an emergency rotation. The former ACTIVE key is revoked instead of retired: it is no longer
+   * published (GetKeys, the JWK Set), every token it signed is refused (reason REVOKED) from the
+   * answer on, and watchers get a KEY revocation event for it. False: it becomes RETIRING.
+   */
+  protobuf_c_boolean revoke_previous;
 };
 #define TOKEN__V1__ROTATE_KEYS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&token__v1__rotate_keys_request__descriptor) \
-     }
+    , 0 }
 
 
 struct  Token__V1__RotateKeysResponse
@@ -527,10 +548,20 @@ struct  Token__V1__RotateKeysResponse
    * The key that is ACTIVE now (the former NEXT key).
    */
   char *key_id;
+  /*
+   * The seq of the KEY_RING event this rotation logged (as WatchRevocations streams it): a watcher
+   * that applied it has the new ring (and, with revoke_previous, the key's revocation, which comes
+   * just before it).
+   */
+  uint64_t seq;
+  /*
+   * The key revoked by revoke_previous (the former ACTIVE key); empty otherwise.
+   */
+  char *revoked_key_id;
 };
 #define TOKEN__V1__ROTATE_KEYS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&token__v1__rotate_keys_response__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Token__V1__WatchRevocationsRequest
@@ -575,14 +606,23 @@ struct  Token__V1__RevocationEvent
    * After this no token it covers can still be valid: the entry may be dropped.
    */
   int64_t expires_at;
+  /*
+   * For KEY_RING: every published key after the change (the ACTIVE key, the NEXT key and the
+   * RETIRING keys). Empty for the other kinds.
+   */
+  size_t n_keys;
+  Token__V1__PublicKey **keys;
 };
 #define TOKEN__V1__REVOCATION_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&token__v1__revocation_event__descriptor) \
-    , 0, TOKEN__V1__REVOCATION_KIND__REVOCATION_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0 }
+    , 0, TOKEN__V1__REVOCATION_KIND__REVOCATION_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
 
 
 /*
- * One item of the stream. A batch with snapshot false certifies, when the server sends it, that
+ * One item of the stream. Key ring changes travel in it as events of the same log (KEY_RING, and
+ * KEY for a revoked key), in seq order with the revocations around them. A client that does not
+ * know a kind skips the event (its seq still counts as applied): a client that predates key events
+ * keeps learning keys from GetKeys, as before. A batch with snapshot false certifies, when the server sends it, that
  * the client now holds every revocation up to head_seq: a server that cannot follow its store
  * sends none (no heartbeat either), and its clients' mirrors go stale. A snapshot is one or more
  * batches with snapshot true, then a batch with snapshot false that completes it; it is sent as the

@@ -10,11 +10,15 @@ public enum RevocationKind: RawRepresentable, CaseIterable, Sendable, Hashable {
     case session
     /// The value is a `sub`: its tokens with `iat` ≤ `revokedAt` are revoked.
     case subject
+    /// The value is a signing key's `kid`: every token naming it is revoked.
+    case key
+    /// Not a revocation: the published key ring changed; the event's `keys` hold it.
+    case keyRing
     /// A number this version does not know.
     case unrecognized(Int32)
 
     /// Every known kind.
-    public static let allCases: [RevocationKind] = [.unspecified, .token, .session, .subject]
+    public static let allCases: [RevocationKind] = [.unspecified, .token, .session, .subject, .key, .keyRing]
 
     /// The kind with this wire number.
     /// - Parameter rawValue: the enum number on the wire.
@@ -24,6 +28,8 @@ public enum RevocationKind: RawRepresentable, CaseIterable, Sendable, Hashable {
         case 1: self = .token
         case 2: self = .session
         case 3: self = .subject
+        case 4: self = .key
+        case 5: self = .keyRing
         default: self = .unrecognized(rawValue)
         }
     }
@@ -35,6 +41,8 @@ public enum RevocationKind: RawRepresentable, CaseIterable, Sendable, Hashable {
         case .token: 1
         case .session: 2
         case .subject: 3
+        case .key: 4
+        case .keyRing: 5
         case .unrecognized(let value): value
         }
     }

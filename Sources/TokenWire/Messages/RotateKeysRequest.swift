@@ -1,9 +1,14 @@
 import CTokenProto
 
-/// Asks to promote the NEXT key to ACTIVE and publish a fresh NEXT key (`token.v1.RotateKeysRequest`, no fields).
+/// Asks to promote the NEXT key to ACTIVE and publish a fresh NEXT key (`token.v1.RotateKeysRequest`).
 public struct RotateKeysRequest: Sendable, Hashable {
+    /// True: revoke the former ACTIVE key instead of retiring it (a key that leaked).
+    public var revokePrevious: Bool
+
     /// Creates the request.
-    public init() {}
+    public init(revokePrevious: Bool = false) {
+        self.revokePrevious = revokePrevious
+    }
 }
 
 extension RotateKeysRequest: ProtobufCBridged {
@@ -15,10 +20,12 @@ extension RotateKeysRequest: ProtobufCBridged {
     }
 
     init(cMessage c: borrowing Token__V1__RotateKeysRequest) throws(TokenWireError) {
-        self.init()
+        self.init(revokePrevious: c.revoke_previous != 0)
     }
 
     func cMessage(in arena: CArena) -> Token__V1__RotateKeysRequest {
-        Self.emptyCMessage()
+        var c = Self.emptyCMessage()
+        c.revoke_previous = revokePrevious ? 1 : 0
+        return c
     }
 }

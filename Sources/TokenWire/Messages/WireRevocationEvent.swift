@@ -12,6 +12,8 @@ public struct WireRevocationEvent: Sendable, Hashable {
     public var revokedAt: Int64
     /// After this no token it covers can still be valid: the entry may be dropped (Unix seconds).
     public var expiresAt: Int64
+    /// For `.keyRing`: every published key after the change.
+    public var keys: [WirePublicKey]
 
     /// Creates an event.
     public init(
@@ -19,13 +21,15 @@ public struct WireRevocationEvent: Sendable, Hashable {
         kind: RevocationKind = .unspecified,
         value: String = "",
         revokedAt: Int64 = 0,
-        expiresAt: Int64 = 0
+        expiresAt: Int64 = 0,
+        keys: [WirePublicKey] = []
     ) {
         self.seq = seq
         self.kind = kind
         self.value = value
         self.revokedAt = revokedAt
         self.expiresAt = expiresAt
+        self.keys = keys
     }
 }
 
@@ -43,7 +47,8 @@ extension WireRevocationEvent: ProtobufCBridged {
             kind: RevocationKind(rawValue: CField.enumValue(c.kind)),
             value: try CField.string(c.value, in: Self.messageName),
             revokedAt: c.revoked_at,
-            expiresAt: c.expires_at
+            expiresAt: c.expires_at,
+            keys: try CField.messages(c.keys, count: c.n_keys, as: WirePublicKey.self)
         )
     }
 
@@ -54,6 +59,8 @@ extension WireRevocationEvent: ProtobufCBridged {
         c.value = arena.cString(value)
         c.revoked_at = revokedAt
         c.expires_at = expiresAt
+        c.n_keys = keys.count
+        c.keys = arena.messages(keys)
         return c
     }
 }
