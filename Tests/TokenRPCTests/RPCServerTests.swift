@@ -364,7 +364,7 @@ import TokenWire
     @Test func aSlowStreamReaderIsServedCompletelyWithoutSlowingOthers() async throws {
         let server = try await TestServer.start()
         // 8 MiB, far beyond what the sockets buffer, read a little at a time.
-        let slow = try await SlowStreamReader.connect(port: server.port)
+        let slow = try await RawConnection.connect(port: server.port, autoRead: false, receiveBufferSize: 16_384)
         try await slow.send(call(1, TestServer.bulk, "512"))
         var responses: [RpcResponse] = []
         while responses.isEmpty, let round = await slow.readOneRound() {
