@@ -53,15 +53,18 @@ final class RPCServerConnection {
 
     // MARK: - Reading
 
-    /// Reads requests and starts their calls until the connection closes or is to close.
-    func readRequests(from inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async {
+    /// Reads requests, the frames of one socket read at a time, and starts their calls until the
+    /// connection closes or is to close.
+    func readRequests(from inbound: NIOAsyncChannelInboundStream<[ByteBuffer]>) async {
         do {
-            for try await frame in inbound {
-                while !machine.canRead, !machine.isClosing {
-                    await withUnsafeContinuation { readerWaiter = $0 }
+            reading: for try await frames in inbound {
+                for frame in frames {
+                    while !machine.canRead, !machine.isClosing {
+                        await withUnsafeContinuation { readerWaiter = $0 }
+                    }
+                    guard !machine.isClosing else { break reading }
+                    receive(frame)
                 }
-                guard !machine.isClosing else { break }
-                receive(frame)
             }
         } catch {
             failed(error)

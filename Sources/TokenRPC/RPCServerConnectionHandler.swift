@@ -3,17 +3,18 @@ import ServiceLifecycle
 import TokenServerCore
 import TokenWire
 
-/// Sets up and serves the connections of an `RPCServer`: the frame decoder, the timeouts and a
-/// `NIOAsyncChannel` in the pipeline, then an `RPCServerConnection` reading and writing it.
+/// Sets up and serves the connections of an `RPCServer`: the frame decoder, the frame handler (a
+/// read's frames together, timeouts) and a `NIOAsyncChannel` in the pipeline, then an
+/// `RPCServerConnection` reading and writing it.
 struct RPCServerConnectionHandler: ServerConnectionHandler {
     let shared: RPCServerShared
 
-    func setUp(channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    func setUp(channel: any Channel) throws -> NIOAsyncChannel<[ByteBuffer], ByteBuffer> {
         let decoder = FrameDecoder(maxFrameLength: shared.configuration.maxFrameBytes)
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(ByteToMessageHandler(decoder))
         try pipeline.addHandler(
-            RPCServerTimeoutHandler(
+            RPCServerFrameHandler(
                 decoder: decoder,
                 frameReadTimeout: shared.configuration.frameReadTimeout,
                 idleTimeout: shared.configuration.idleTimeout,
@@ -23,7 +24,7 @@ struct RPCServerConnectionHandler: ServerConnectionHandler {
         return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
     }
 
-    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    func serve(_ connection: NIOAsyncChannel<[ByteBuffer], ByteBuffer>) async {
         let channel = connection.channel
         let shared = self.shared
         try? await connection.executeThenClose { inbound, outbound in

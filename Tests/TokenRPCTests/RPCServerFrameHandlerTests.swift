@@ -6,14 +6,14 @@ import TokenWire
 
 @testable import TokenRPC
 
-/// The RPC port's timeouts on an EmbeddedChannel, whose clock only moves when the test says.
-@Suite struct RPCServerTimeoutHandlerTests {
+/// The RPC port's frame handler on an EmbeddedChannel, whose clock only moves when the test says.
+@Suite struct RPCServerFrameHandlerTests {
     static func channel() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         let decoder = FrameDecoder()
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
         try channel.pipeline.syncOperations.addHandler(
-            RPCServerTimeoutHandler(
+            RPCServerFrameHandler(
                 decoder: decoder,
                 frameReadTimeout: .seconds(10),
                 idleTimeout: .seconds(120),
@@ -47,9 +47,28 @@ import TokenWire
         channel.embeddedEventLoop.advanceTime(by: .seconds(9))
         #expect(channel.isActive)
         try channel.writeInbound(ByteBuffer(bytes: [3, 4, 5, 6, 7, 8]))
-        #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [1, 2, 3, 4, 5, 6, 7, 8]))
+        #expect(try channel.readInbound(as: [ByteBuffer].self) == [ByteBuffer(bytes: [1, 2, 3, 4, 5, 6, 7, 8])])
         channel.embeddedEventLoop.advanceTime(by: .seconds(60))
         #expect(channel.isActive)
+        _ = try? channel.finish()
+    }
+
+    @Test func theFramesOfOneReadArePassedOnTogetherAndAFrameTooLargeAfterThem() throws {
+        let channel = try Self.channel()
+        let frames: [UInt8] = [0, 0, 0, 1, 0x41, 0, 0, 0, 0, 0, 0, 0, 2, 0x42, 0x43, 0, 0, 0]
+        // Three frames, then a partial one, in one read; then one in the next read.
+        try channel.writeInbound(ByteBuffer(bytes: frames))
+        #expect(
+            try channel.readInbound(as: [ByteBuffer].self)
+                == [ByteBuffer(bytes: [0x41]), ByteBuffer(), ByteBuffer(bytes: [0x42, 0x43])]
+        )
+        try channel.writeInbound(ByteBuffer(bytes: [0x01, 0x44]))
+        #expect(try channel.readInbound(as: [ByteBuffer].self) == [ByteBuffer(bytes: [0x44])])
+        // A frame, then a length over the limit: the frame comes first, then the error.
+        #expect(throws: TokenWireError.self) {
+            try channel.writeInbound(ByteBuffer(bytes: [0, 0, 0, 1, 0x45, 0xFF, 0xFF, 0xFF, 0xFF]))
+        }
+        #expect(try channel.readInbound(as: [ByteBuffer].self) == [ByteBuffer(bytes: [0x45])])
         _ = try? channel.finish()
     }
 
