@@ -27,6 +27,7 @@ public final class ServerListener<Handler: ServerConnectionHandler>: Sendable {
     private let group: any EventLoopGroup
     private let address = Mutex(ListeningAddress())
     private let openConnections: OpenConnections
+    private let settingOff = SettingOff<Handler.Connection>()
     private let tlsHandshakeFailures: Counter?
 
     /// Creates a listener.
@@ -107,6 +108,7 @@ public final class ServerListener<Handler: ServerConnectionHandler>: Sendable {
         let openConnections = self.openConnections
         let tls = configuration.tls
         let tlsHandshakeFailures = self.tlsHandshakeFailures
+        let settingOff = self.settingOff
         let logger = self.logger
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(clamping: configuration.backlog))
@@ -128,7 +130,11 @@ public final class ServerListener<Handler: ServerConnectionHandler>: Sendable {
                                 TLSHandshakeFailureCounter(counter: tlsHandshakeFailures)
                             )
                         }
-                        return Accepted.served(try handler.setUp(channel: channel), channel)
+                        guard let connection = try settingOff.setUp(channel, with: handler.setUp) else {
+                            channel.close(promise: nil)
+                            return Accepted.refused
+                        }
+                        return Accepted.served(connection, channel)
                     } catch {
                         logger.debug(
                             "connection closed: its pipeline could not be built",
@@ -145,22 +151,28 @@ public final class ServerListener<Handler: ServerConnectionHandler>: Sendable {
     /// - Returns: the error that stopped accepting, nil after a graceful shutdown or cancellation.
     private func serveConnections(of listener: NIOAsyncChannel<Accepted, Never>) async -> (any Error)? {
         let handler = self.handler
+        let settingOff = self.settingOff
         let logger = self.logger
         let name = configuration.name
         return await withDiscardingTaskGroup(returning: (any Error)?.self) { connections in
-            await withGracefulShutdownHandler {
+            func serve(_ connection: Handler.Connection, on channel: any Channel) {
+                let executor = EventLoopTaskExecutor(eventLoop: channel.eventLoop)
+                connections.addTask(executorPreference: executor) {
+                    await withTaskCancellationHandler {
+                        await handler.serve(connection)
+                    } onCancel: {
+                        channel.close(promise: nil)
+                    }
+                }
+            }
+            let failure: (any Error)? = await withGracefulShutdownHandler {
                 do {
                     try await listener.executeThenClose { inbound in
                         for try await accepted in inbound {
-                            guard case .served(let connection, let channel) = accepted else { continue }
-                            let executor = EventLoopTaskExecutor(eventLoop: channel.eventLoop)
-                            connections.addTask(executorPreference: executor) {
-                                await withTaskCancellationHandler {
-                                    await handler.serve(connection)
-                                } onCancel: {
-                                    channel.close(promise: nil)
-                                }
-                            }
+                            guard case .served(let connection, let channel) = accepted,
+                                settingOff.take(channel)
+                            else { continue }
+                            serve(connection, on: channel)
                         }
                     }
                 } catch where !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -172,6 +184,12 @@ public final class ServerListener<Handler: ServerConnectionHandler>: Sendable {
             } onGracefulShutdown: {
                 listener.channel.close(promise: nil)
             }
+            // Set up but not taken by the loop (it stopped first): served like the others, so that
+            // each is drained or closed.
+            for (connection, channel) in settingOff.stop() {
+                serve(connection, on: channel)
+            }
+            return failure
         }
     }
 
@@ -230,5 +248,46 @@ private final class OpenConnections: Sendable {
             open.withLock { $0 -= 1 }
         }
         return true
+    }
+}
+
+/// The connections set up but not yet taken by the accept loop. NIO drops an accepted connection
+/// whose setup completes after the listening socket has closed, and a `NIOAsyncChannel` dropped
+/// unused traps; so the listener keeps each here until the loop takes it, serves what is left once
+/// the loop has stopped, and sets up none after that.
+private final class SettingOff<Connection: Sendable>: Sendable {
+    private struct State {
+        var stopped = false
+        var waiting: [ObjectIdentifier: (connection: Connection, channel: any Channel)] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Sets `channel` up and keeps it until taken, unless the listener has stopped.
+    /// - Returns: the connection, nil when the listener has stopped (nothing was set up).
+    /// - Throws: what `setUp` throws.
+    func setUp(_ channel: any Channel, with setUp: (any Channel) throws -> Connection) throws -> Connection? {
+        try state.withLock { state in
+            guard !state.stopped else { return nil }
+            let connection = try setUp(channel)
+            state.waiting[ObjectIdentifier(channel)] = (connection, channel)
+            return connection
+        }
+    }
+
+    /// The accept loop takes `channel`'s connection.
+    /// - Returns: false when it was not waiting here.
+    func take(_ channel: any Channel) -> Bool {
+        state.withLock { $0.waiting.removeValue(forKey: ObjectIdentifier(channel)) != nil }
+    }
+
+    /// No further connection is set up.
+    /// - Returns: the connections set up and never taken.
+    func stop() -> [(connection: Connection, channel: any Channel)] {
+        state.withLock { state in
+            state.stopped = true
+            defer { state.waiting.removeAll() }
+            return Array(state.waiting.values)
+        }
     }
 }

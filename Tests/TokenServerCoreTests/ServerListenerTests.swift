@@ -124,6 +124,37 @@ import TokenTestSupport
         try await running.value
     }
 
+    @Test func connectionsArrivingWhileTheListenerClosesAreDrainedNotDropped() async throws {
+        // A connection set up just as the listening socket closes never reaches the accept loop; the
+        // listener must still serve (drain) it: a NIOAsyncChannel dropped unused stops the process.
+        for _ in 0..<20 {
+            let listener = Self.listener(drainTimeout: .seconds(600), honoursDrain: true)
+            let group = ServiceGroup(services: [ListenerService(listener: listener)], logger: Self.logger)
+            let running = Task { try await group.run() }
+            let port = try await listener.listeningAddress().port
+            let (started, startedSink) = AsyncStream.makeStream(of: Void.self)
+            let connecting = Task {
+                var opened: [RawHTTP.Connection] = []
+                // Until the listener refuses: connections keep arriving as it closes.
+                while let connection = try? await RawHTTP.open(port: port) {
+                    opened.append(connection)
+                    if opened.count == 20 { startedSink.finish() }
+                }
+                startedSink.finish()
+                return opened
+            }
+            for await _ in started {}
+            await group.triggerGracefulShutdown()
+            try await running.value
+            // Every connection that got in was closed by the server.
+            let opened = await connecting.value
+            #expect(opened.count >= 20)
+            for connection in opened {
+                _ = try await connection.collector.closed.futureResult.get()
+            }
+        }
+    }
+
     @Test func aBindThatFailsIsReportedToWhoeverWaitsForTheAddress() async throws {
         let holder = Self.listener()
         let holding = Task { try await holder.run() }
