@@ -111,12 +111,16 @@ import TokenWire
         for (_, flood) in floods {
             _ = try await flood.result()
         }
-        // A well-behaved client keeps calling, and a watcher keeps its stream open.
+        // A well-behaved client keeps calling, and a watcher keeps its stream open. (Its snapshot may
+        // wait: the flooding watchers hold the snapshot permits while their writers wait.)
         let validator = Self.client(port: tokend.port, "validator")
-        var watch = validator.watchRevocations(WatchRevocationsRequest()).makeAsyncIterator()
-        _ = try await watch.next()
+        let watching = Task {
+            var watch = validator.watchRevocations(WatchRevocationsRequest()).makeAsyncIterator()
+            while !Task.isCancelled, (try? await watch.next()) != nil {}
+        }
+        let validate = ValidateRequest(token: token, audience: "api")
         let calling = Task {
-            while (try? await validator.validate(ValidateRequest(token: token, audience: "api"))) != nil {}
+            while !Task.isCancelled, (try? await validator.validate(validate)) != nil {}
         }
 
         let pid = tokend.process.processIdentifier
@@ -131,7 +135,11 @@ import TokenWire
         watchdog.cancel()
         #expect(status == 0)
         #expect(elapsed < .seconds(2 + 5), "tokend took \(elapsed) to exit")
+        // Its port may serve another test by now: the clients stop here rather than at their first failure.
+        calling.cancel()
+        watching.cancel()
         await calling.value
+        await watching.value
         for (_, flood) in floods {
             await flood.close()
         }
