@@ -69,10 +69,38 @@ let package = Package(
             dependencies: ["COpenSSL"],
             swiftSettings: swiftSettings
         ),
+        // The listening port both servers share: bind, connection limit, a task per connection,
+        // graceful shutdown with a drain timeout, the TLS context of new connections.
+        .target(
+            name: "TokenServerCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // An HTTP/1.1 server on TokenServerCore: a responder gets each request, body included.
+        .target(
+            name: "TokenHTTP",
+            dependencies: [
+                "TokenServerCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The RPC runtime: server dispatch, authentication, client connection.
         .target(
             name: "TokenRPC",
             dependencies: [
+                "TokenServerCore",
                 "TokenWire",
                 "TokenCore",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -117,6 +145,7 @@ let package = Package(
             name: "TokenServer",
             dependencies: [
                 "TokenRPC",
+                "TokenHTTP",
                 "TokenStore",
                 "TokenCore",
                 "TokenWire",
@@ -147,6 +176,7 @@ let package = Package(
             name: "tokend",
             dependencies: [
                 "TokenServer",
+                "TokenHTTP",
                 "TokenRedisStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -242,6 +272,32 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TokenServerCoreTests",
+            dependencies: [
+                "TokenServerCore",
+                "TokenTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenHTTPTests",
+            dependencies: [
+                "TokenHTTP",
+                "TokenTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TokenStoreTests",
             dependencies: [
                 "TokenStore",
@@ -285,6 +341,7 @@ let package = Package(
             name: "TokenServerTests",
             dependencies: [
                 "TokenServer",
+                "TokenHTTP",
                 "TokenRedisStore",
                 "TokenClient",
                 "TokenRPC",

@@ -1,6 +1,7 @@
 import TokenWire
 
-/// Queues one serialized message of a stream, or throws when the stream has ended.
+/// Queues one serialized message of a stream, waiting while the connection cannot take more, or
+/// throws when the stream has ended.
 typealias RPCStreamSend = @Sendable ([UInt8]) async throws(RPCError) -> Void
 
 /// A method the server serves: its full name, the role it needs and its handler.
@@ -55,7 +56,9 @@ public struct RPCMethod: Sendable {
 
     /// A unary method whose handler is short, synchronous CPU work that never blocks or waits (a
     /// signature check, a lookup in memory). It runs on the connection's event loop as soon as the
-    /// request is read, without a task; anything that waits belongs in `unary`.
+    /// request is read, inline in the connection's reader, without a task of its own; anything that
+    /// waits belongs in `unary`. Like every call it counts against the calls in flight until its
+    /// answer is handed to the socket.
     /// - Parameters:
     ///   - fullName: the full method name.
     ///   - role: the role a caller needs, or nil when the method is open to all.
@@ -106,7 +109,10 @@ public struct RPCMethod: Sendable {
         )
     }
 
-    /// A method answering a stream of responses to one request.
+    /// A method answering a stream of responses to one request. Its handler runs in a task of its
+    /// own on the global executor (so that a stream cannot hold its connection's event loop); its
+    /// writer hops to the loop with each message and waits while the connection cannot take more
+    /// (see `RPCStreamWriter`).
     /// - Parameters:
     ///   - fullName: the full method name.
     ///   - role: the role a caller needs, or nil when the method is open to all.

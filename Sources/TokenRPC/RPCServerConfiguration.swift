@@ -9,17 +9,24 @@ public struct RPCServerConfiguration: Sendable {
     public var maxFrameBytes: Int
     /// The largest response frame the server writes; a larger response is answered RESOURCE_EXHAUSTED.
     public var maxResponseFrameBytes: Int
-    /// A frame not complete within this time of its first byte closes the connection.
+    /// A frame not complete within this time of its first byte closes the connection (while the
+    /// server reads the connection).
     public var frameReadTimeout: Duration
-    /// A connection with no complete frame in either direction for this long is closed.
+    /// A connection with no complete frame in either direction for this long is closed: an idle
+    /// client, and also one that stopped reading, since the server then neither writes nor reads.
     public var idleTimeout: Duration
-    /// Calls in flight allowed on one connection; more are answered RESOURCE_EXHAUSTED.
+    /// Calls in flight allowed on one connection, every method counted from its request's arrival
+    /// until its answer is handed to the socket; more are answered RESOURCE_EXHAUSTED.
     public var maxConcurrentCalls: Int
     /// The deadline of unary calls that send `timeout_ms` 0.
     public var defaultUnaryTimeout: Duration
-    /// Bytes of stream messages a connection may queue while its reader is not keeping up; past it,
-    /// each stream waits for the socket before it queues another message.
-    public var maxStreamBacklogBytes: Int
+    /// Bytes of answers and stream messages a connection keeps while its socket cannot take them:
+    /// at this bound the connection reads no further request; stream writers wait at half of it.
+    public var maxBufferedOutputBytes: Int
+    /// Connections open at once; more are closed as soon as they are accepted.
+    public var maxConnections: Int
+    /// How long graceful shutdown lets calls in flight finish before closing the connections left.
+    public var drainTimeout: Duration
     /// TLS on the port; nil for plain TCP.
     public var tls: RPCServerTLSConfiguration?
 
@@ -33,7 +40,9 @@ public struct RPCServerConfiguration: Sendable {
         idleTimeout: Duration = .seconds(120),
         maxConcurrentCalls: Int = 256,
         defaultUnaryTimeout: Duration = .seconds(30),
-        maxStreamBacklogBytes: Int = 1 << 20,
+        maxBufferedOutputBytes: Int = 64 << 10,
+        maxConnections: Int = 4_096,
+        drainTimeout: Duration = .seconds(10),
         tls: RPCServerTLSConfiguration? = nil
     ) {
         self.tls = tls
@@ -45,6 +54,8 @@ public struct RPCServerConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.maxConcurrentCalls = maxConcurrentCalls
         self.defaultUnaryTimeout = defaultUnaryTimeout
-        self.maxStreamBacklogBytes = maxStreamBacklogBytes
+        self.maxBufferedOutputBytes = maxBufferedOutputBytes
+        self.maxConnections = maxConnections
+        self.drainTimeout = drainTimeout
     }
 }

@@ -1,9 +1,9 @@
 import Metrics
 import Synchronization
 
-/// The RPC server's metrics through swift-metrics (a no-op until the process bootstraps a backend):
-/// `token_rpc_calls_total{method,code}`, `token_rpc_call_duration_seconds{method}` and
-/// `token_rpc_tls_handshake_failures_total`.
+/// The RPC server's call metrics through swift-metrics (a no-op until the process bootstraps a
+/// backend): `token_rpc_calls_total{method,code}` and `token_rpc_call_duration_seconds{method}`. (Its
+/// listener counts refused connections and failed TLS handshakes.)
 ///
 /// Handles are made once per method (and per method and status code on first use), so recording
 /// a call costs a dictionary lookup, not a registry lookup. Methods the server does not serve are
@@ -19,9 +19,6 @@ final class RPCServerMetrics: Sendable {
     private let methods: [String: MethodMetrics]
     private let failures = Mutex<[String: [UInt32: Counter]]>([:])
     private let factory: any MetricsFactory
-    /// TLS handshakes that failed or were abandoned (a client speaking plain TCP, an untrusted or
-    /// missing client certificate, a connection closed mid-handshake).
-    let tlsHandshakeFailures: Counter
 
     /// - Parameters:
     ///   - methodNames: the methods served.
@@ -45,7 +42,6 @@ final class RPCServerMetrics: Sendable {
         }
         self.methods = methods
         self.factory = factory
-        self.tlsHandshakeFailures = Counter(label: "token_rpc_tls_handshake_failures_total", factory: factory)
     }
 
     /// Records one finished call.

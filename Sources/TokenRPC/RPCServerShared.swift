@@ -61,7 +61,8 @@ struct RPCServerShared: Sendable {
     }
 
     /// Logs and counts one finished call: logged at `.debug` when OK, `.notice` otherwise. Never logs
-    /// credentials or payloads.
+    /// credentials or payloads; `method` is a served method's name, or a client's text escaped and
+    /// truncated with `LogText`.
     func logFinished(
         callID: UInt64,
         method: String,

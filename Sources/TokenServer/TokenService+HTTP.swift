@@ -8,8 +8,11 @@ extension TokenService {
     /// - Parameters:
     ///   - readinessTimeout: how long readiness waits for the store.
     ///   - metrics: the Prometheus text of `/metrics`, or nil for no `/metrics`.
-    /// - Returns: the routes.
-    public func httpRoutes(readinessTimeout: Duration, metrics: (@Sendable () -> String)? = nil) -> HTTPRoutes {
+    /// - Returns: the routes, a responder for `HTTPServer`.
+    public func httpRoutes(
+        readinessTimeout: Duration = .seconds(2),
+        metrics: (@Sendable () -> String)? = nil
+    ) -> HTTPRoutes {
         HTTPRoutes(
             keySet: { [keys] in
                 let response = keys.snapshot.getKeysResponse

@@ -5,6 +5,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 import TokenCore
+import TokenHTTP
 import TokenRPC
 import TokenRedisStore
 import TokenServer
@@ -74,6 +75,9 @@ struct Tokend: AsyncParsableCommand {
     @Option(help: "HTTP port for the JWK Set, probes and metrics, HOST:PORT (default: off).")
     var httpListen: String?
 
+    @Option(help: "Seconds shutdown waits for calls in flight and open connections before closing them.")
+    var drainTimeout: Int64 = 10
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -89,6 +93,9 @@ struct Tokend: AsyncParsableCommand {
         }
         guard ["text", "json"].contains(logFormat) else {
             throw ValidationError("--log-format must be text or json")
+        }
+        guard drainTimeout > 0 else {
+            throw ValidationError("--drain-timeout must be positive")
         }
         guard accessTtl > 0, refreshTtl > 0, refreshReuseGrace >= 0, rotateEvery > 0 else {
             throw ValidationError("lifetimes must be positive (the reuse grace may be 0)")
@@ -173,6 +180,7 @@ struct Tokend: AsyncParsableCommand {
         rpc.host = endpoint.host
         rpc.port = endpoint.port
         rpc.tls = tls
+        rpc.drainTimeout = .seconds(drainTimeout)
         if rpc.tls == nil {
             logger.warning(
                 "the RPC port is not encrypted: API keys and tokens cross the network in clear; use --tls-cert and --tls-key"
@@ -187,11 +195,12 @@ struct Tokend: AsyncParsableCommand {
             var http = HTTPServerConfiguration()
             http.host = httpEndpoint.host
             http.port = httpEndpoint.port
-            let routes = tokenService.httpRoutes(readinessTimeout: http.readinessTimeout) { [tokenService] in
+            http.drainTimeout = .seconds(drainTimeout)
+            let routes = tokenService.httpRoutes { [tokenService] in
                 tokenService.recordKeyMetrics()
                 return metricsRegistry.emitToString()
             }
-            let httpServerInstance = HTTPServer(configuration: http, routes: routes, logger: logger)
+            let httpServerInstance = HTTPServer(configuration: http, responder: routes, logger: logger)
             services.append(.init(service: httpServerInstance))
             httpServer = httpServerInstance
         }
@@ -204,13 +213,14 @@ struct Tokend: AsyncParsableCommand {
         }
 
         // Shut down in reverse order: the RPC server drains its calls before the service closes the store.
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
+        // The drain timeout bounds the whole shutdown: what is still running then is cancelled.
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services,
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
         )
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(drainTimeout)
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
     }
 }

@@ -67,8 +67,8 @@ import TokenWire
         let expired = try (0..<20_000).map { _ in
             Self.event(1, .token, try TokenID.random().text, now: now - 3_600, expiresAt: now - 3_000)
         }
-        validator.apply(RevocationBatch(events: expired, headSeq: 1, snapshot: true))
-        validator.apply(RevocationBatch(events: [], headSeq: 1, snapshot: false))
+        _ = validator.apply(RevocationBatch(events: expired, headSeq: 1, snapshot: true))
+        _ = validator.apply(RevocationBatch(events: [], headSeq: 1, snapshot: false))
         for login in logins {
             #expect(await validator.verify(login.token).outcome == .valid)
         }
@@ -92,17 +92,17 @@ import TokenWire
                 snapshotEvents += expired
                 for part in stride(from: 0, to: snapshotEvents.count, by: 1_000) {
                     let batch = Array(snapshotEvents[part..<min(part + 1_000, snapshotEvents.count)])
-                    validator.apply(RevocationBatch(events: batch, headSeq: 9, snapshot: true))
+                    _ = validator.apply(RevocationBatch(events: batch, headSeq: 9, snapshot: true))
                     await Task.yield()
                 }
                 for (number, login) in liveFirst.enumerated() {
-                    validator.apply(
+                    _ = validator.apply(
                         RevocationBatch(
                             events: [Self.revocation(of: login, number: number, seq: seq, now: now)], headSeq: seq))
                     seq += 1
                 }
                 for (number, login) in liveLater.enumerated() {
-                    validator.apply(
+                    _ = validator.apply(
                         RevocationBatch(
                             events: [Self.revocation(of: login, number: number, seq: seq, now: now)], headSeq: seq))
                     seq += 1
@@ -154,8 +154,8 @@ import TokenWire
         let key = try SigningKey.generate(.edDSA)
         let now = SystemClock().now()
         let validator = Self.validator(trusting: key)
-        validator.apply(RevocationBatch(events: [], headSeq: 0, snapshot: true))
-        validator.apply(RevocationBatch(events: [], headSeq: 0, snapshot: false))
+        _ = validator.apply(RevocationBatch(events: [], headSeq: 0, snapshot: true))
+        _ = validator.apply(RevocationBatch(events: [], headSeq: 0, snapshot: false))
         let login = try #require(try Self.logins(1, key: key, now: now).first)
         let first = await validator.verify(login.token)
         let second = await validator.verify(login.token)

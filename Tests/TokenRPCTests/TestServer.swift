@@ -22,6 +22,8 @@ final class TestServer: Sendable {
     static let callIDs = "/test.Test/CallID"
     static let executor = "/test.Test/Executor"
     static let later = "/test.Test/Later"
+    static let deferredEcho = "/test.Test/DeferredEcho"
+    static let bulk = "/test.Test/Bulk"
 
     /// SHA-256 of "issuer-key", "validator-key" and "admin-key".
     static let issuerDigest = "5d3ba21c7e7f4616b9c059855555ba1c7dbd7cfa40398e9936c812941c3576a8"
@@ -150,6 +152,10 @@ final class TestServer: Sendable {
                     gates.open("replied \(request.text)")
                 }
             },
+            // Answers at once, from the connection's event loop, as Issue does after its commit.
+            .deferredUnary(deferredEcho, role: nil, request: RawBytes.self) { request, _, reply in
+                reply.succeed(request)
+            },
             .unary(fail, role: nil, request: RawBytes.self) { _, _ -> RawBytes in
                 throw TestFailure()
             },
@@ -173,6 +179,14 @@ final class TestServer: Sendable {
                 } catch let error as RPCError {
                     gates.open("flood ended \(error.code)")
                     throw error
+                }
+            },
+            // The number of 16 KiB messages the request names, numbered in their first 8 bytes.
+            .serverStreaming(bulk, role: nil, request: RawBytes.self, response: RawBytes.self) { request, _, writer in
+                for index in 0..<(Int(request.text) ?? 0) {
+                    var bytes = [UInt8](repeating: 0x42, count: 16_384)
+                    withUnsafeBytes(of: UInt64(index).bigEndian) { bytes.replaceSubrange(0..<8, with: $0) }
+                    try await writer.write(RawBytes(bytes))
                 }
             },
             .serverStreaming(forever, role: nil, request: RawBytes.self, response: RawBytes.self) { _, _, writer in

@@ -136,7 +136,7 @@ struct RedisTokenStoreTests {
                 privateKeyPKCS8: [1, 2, 3]),
         ]
         #expect(try await store.loadSigningKeys().keys == [])
-        try await store.saveSigningKeys(ring, logging: Self.keyRingChange)
+        _ = try await store.saveSigningKeys(ring, logging: Self.keyRingChange)
         #expect(try await store.loadSigningKeys().keys == ring)
         let stored = try #require(try await admin.send(RedisCommand("GET", "\(prefix)keyring")).bytes)
         #expect(!stored.isEmpty)

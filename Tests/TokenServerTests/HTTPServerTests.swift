@@ -4,7 +4,9 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+import TokenHTTP
 import TokenServer
+import TokenTestSupport
 
 /// The HTTP port on loopback, spoken to with raw bytes so the tests can send what clients must not.
 @Suite struct HTTPServerTests {
@@ -22,7 +24,7 @@ import TokenServer
         let routes = HTTPRoutes(keySet: { (Self.jwks, 300) }, readiness: readiness, metrics: metrics)
         let server = HTTPServer(
             configuration: configuration,
-            routes: routes,
+            responder: routes,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         let task = Task { try await server.run() }
@@ -197,108 +199,6 @@ import TokenServer
         )
         #expect(refused.raw.isEmpty)
         try await holder.close()
-    }
-}
-
-/// A raw HTTP/1.1 client over TCP: sends bytes, reads until the server closes.
-enum RawHTTP {
-    struct Response {
-        let raw: String
-        var status: Int = 0
-        var headers: [String: String] = [:]
-        var body = ""
-
-        init(raw: String) {
-            self.raw = raw
-            guard let split = raw.range(of: "\r\n\r\n") else { return }
-            let lines = raw[..<split.lowerBound].components(separatedBy: "\r\n")
-            status = lines.first.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
-            for line in lines.dropFirst() {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
-                    in: .whitespaces
-                )
-            }
-            body = String(raw[split.upperBound...])
-        }
-    }
-
-    final class Connection: Sendable {
-        let channel: any Channel
-        let collector: Collector
-
-        init(channel: any Channel, collector: Collector) {
-            self.channel = channel
-            self.collector = collector
-        }
-
-        func send(_ text: String) async throws {
-            try await channel.writeAndFlush(ByteBuffer(string: text)).get()
-        }
-
-        /// Waits until the server has sent something.
-        func waitForBytes() async throws {
-            try await collector.firstBytes.futureResult.get()
-        }
-
-        func close() async throws {
-            try await channel.close()
-        }
-    }
-
-    /// Collects what arrives, completing `firstBytes` on the first read and `closed` with everything
-    /// at the end.
-    final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let firstBytes: EventLoopPromise<Void>
-        let closed: EventLoopPromise<String>
-        private let bytes = Mutex<[UInt8]>([])
-
-        init(eventLoop: any EventLoop) {
-            firstBytes = eventLoop.makePromise()
-            closed = eventLoop.makePromise()
-        }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let buffer = Self.unwrapInboundIn(data)
-            bytes.withLock { $0.append(contentsOf: buffer.readableBytesView) }
-            firstBytes.succeed()
-        }
-
-        func channelInactive(context: ChannelHandlerContext) {
-            firstBytes.succeed()
-            closed.succeed(String(decoding: bytes.withLock { $0 }, as: UTF8.self))
-        }
-
-        func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            context.close(promise: nil)
-        }
-    }
-
-    static func open(port: Int) async throws -> Connection {
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
-        let collector = Collector(eventLoop: eventLoop)
-        let channel = try await ClientBootstrap(group: eventLoop)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(collector)
-                }
-            }
-            .connect(host: "127.0.0.1", port: port)
-            .get()
-        return Connection(channel: channel, collector: collector)
-    }
-
-    /// Sends `request` and returns everything the server sent before it closed the connection.
-    static func exchange(port: Int, _ request: String) async throws -> Response {
-        let connection = try await open(port: port)
-        // A server that refuses the connection may have closed it before the request is written.
-        try? await connection.send(request)
-        return Response(raw: try await connection.collector.closed.futureResult.get())
-    }
-
-    static func get(port: Int, _ path: String) async throws -> Response {
-        try await exchange(port: port, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     }
 }
 

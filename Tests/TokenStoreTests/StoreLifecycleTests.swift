@@ -27,7 +27,7 @@ struct StoreLifecycleTests {
         let revoked = try await store.revoke(
             RevocationRequest(kind: .session, value: "s2", revokedAt: 1_600, expiresAt: 9_000, reason: "test"))
         let ring = [StoreFixture.key("k1", byte: 1)]
-        try await store.saveSigningKeys(ring, logging: StoreFixture.keyRingChange)
+        _ = try await store.saveSigningKeys(ring, logging: StoreFixture.keyRingChange)
         let session = try await store.session(id: "s1")
         #expect(FileManager.default.fileExists(atPath: fixture.dataDirectory + "/tokend.sqlite-wal"))
         await store.close()

@@ -72,6 +72,7 @@ import TokenTestSupport
                 "token_signing_keys": "gauge",
                 "token_signing_key_age_seconds": "gauge",
                 "token_http_connections_refused": "counter",
+                "token_rpc_connections_refused": "counter",
                 "token_rpc_tls_handshake_failures": "counter",
             ]
         )

@@ -2,7 +2,7 @@ import NIOCore
 import NIOEmbedded
 import Testing
 
-@testable import TokenServer
+@testable import TokenHTTP
 
 /// The HTTP port's timeouts on an EmbeddedChannel, whose clock only moves when the test says.
 @Suite struct HTTPDeadlineHandlerTests {

@@ -1,10 +1,12 @@
 import NIOCore
 
 /// The HTTP port's timeouts, below the HTTP codec: a connection waiting for a request closes after
-/// the idle timeout, a request must arrive whole within the read timeout of its first byte.
+/// the idle timeout, a request must arrive whole within the read timeout of its first byte, and a
+/// peer that takes no byte of an answer for the idle timeout is closed. Graceful shutdown closes a
+/// connection waiting for a request at once, and one answering once its answer is sent.
 ///
-/// The request handler above reports a complete request and a sent response through outbound user
-/// events (`HTTPConnectionEvent`).
+/// The connection's task reports a complete request, a sent response and the start of graceful
+/// shutdown through outbound user events (`HTTPConnectionEvent`).
 final class HTTPDeadlineHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -20,7 +22,9 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler {
     private let readTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private var state = State.waitingForRequest
+    private var draining = false
     private var timer: Scheduled<Void>?
+    private var writeTimer: Scheduled<Void>?
 
     init(readTimeout: Duration, idleTimeout: Duration) {
         self.readTimeout = TimeAmount(readTimeout)
@@ -34,6 +38,8 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        writeTimer?.cancel()
+        writeTimer = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -42,6 +48,17 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler {
             arm(readTimeout, context: context)
         }
         context.fireChannelRead(data)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        writeTimer?.cancel()
+        writeTimer = nil
+        if !context.channel.isWritable {
+            writeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) {
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
@@ -53,8 +70,18 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler {
             promise?.succeed()
         case .responseSent:
             state = .waitingForRequest
-            arm(idleTimeout, context: context)
             promise?.succeed()
+            if draining {
+                context.close(promise: nil)
+            } else {
+                arm(idleTimeout, context: context)
+            }
+        case .drain:
+            draining = true
+            promise?.succeed()
+            if case .waitingForRequest = state {
+                context.close(promise: nil)
+            }
         case nil:
             context.triggerUserOutboundEvent(event, promise: promise)
         }
@@ -71,10 +98,12 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler {
 @available(*, unavailable)
 extension HTTPDeadlineHandler: Sendable {}
 
-/// What the request handler tells `HTTPDeadlineHandler`.
+/// What the connection's task tells `HTTPDeadlineHandler`.
 enum HTTPConnectionEvent {
     /// A whole request has arrived: no timeout runs while it is answered.
     case requestComplete
     /// Its response has been written: the connection waits for the next request.
     case responseSent
+    /// Graceful shutdown: close once no request is being answered.
+    case drain
 }

@@ -1,14 +1,12 @@
-/// Where a server listens once bound, for the callers that wait for it (port 0 picks the port).
-/// The server actors keep one and settle it with the outcome of their bind.
-package struct ListeningAddress {
+/// Where a listener listens once bound, for the callers that wait for it (port 0 picks the port).
+/// The listener settles it with the outcome of its bind.
+struct ListeningAddress {
     /// The bound host and port, or the bind error; nil while binding.
     private var outcome: Result<(host: String, port: Int), any Error>?
     private var waiters: [CheckedContinuation<(host: String, port: Int), any Error>] = []
 
-    package init() {}
-
     /// Answers `waiter` with the outcome, at once when it is known, else when it is settled.
-    package mutating func wait(_ waiter: CheckedContinuation<(host: String, port: Int), any Error>) {
+    mutating func wait(_ waiter: CheckedContinuation<(host: String, port: Int), any Error>) {
         if let outcome {
             waiter.resume(with: outcome)
         } else {
@@ -17,7 +15,7 @@ package struct ListeningAddress {
     }
 
     /// Records the outcome of the bind and answers every waiter.
-    package mutating func settle(_ outcome: Result<(host: String, port: Int), any Error>) {
+    mutating func settle(_ outcome: Result<(host: String, port: Int), any Error>) {
         self.outcome = outcome
         let waiting = waiters
         waiters.removeAll()

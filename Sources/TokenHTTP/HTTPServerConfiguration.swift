@@ -7,17 +7,19 @@ public struct HTTPServerConfiguration: Sendable {
     /// Header fields allowed in one request; more are answered 431 and the connection is closed.
     /// (The parser also caps a request's head at 80 KiB.)
     public var maxHeaderCount: Int
-    /// Body bytes allowed in one request (no route takes a body); more are answered 413 and the
-    /// connection is closed.
+    /// Body bytes allowed in one request, all handed to the responder; more are answered 413 and
+    /// the connection is closed.
     public var maxBodyBytes: Int
     /// A request not complete within this time of its first byte closes the connection.
     public var readTimeout: Duration
-    /// A connection with no request for this long is closed.
+    /// A connection with no request for this long is closed, and so is one whose peer takes no byte
+    /// of an answer for this long.
     public var idleTimeout: Duration
     /// Connections open at once; more are closed as soon as they are accepted.
     public var maxConnections: Int
-    /// How long `/readyz` waits for the store before answering 503.
-    public var readinessTimeout: Duration
+    /// How long graceful shutdown lets the requests being answered finish before closing the
+    /// connections left.
+    public var drainTimeout: Duration
 
     /// Creates a configuration; every parameter has a default.
     public init(
@@ -28,7 +30,7 @@ public struct HTTPServerConfiguration: Sendable {
         readTimeout: Duration = .seconds(10),
         idleTimeout: Duration = .seconds(60),
         maxConnections: Int = 256,
-        readinessTimeout: Duration = .seconds(2)
+        drainTimeout: Duration = .seconds(10)
     ) {
         self.host = host
         self.port = port
@@ -37,6 +39,6 @@ public struct HTTPServerConfiguration: Sendable {
         self.readTimeout = readTimeout
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
-        self.readinessTimeout = readinessTimeout
+        self.drainTimeout = drainTimeout
     }
 }
