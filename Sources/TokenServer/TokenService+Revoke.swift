@@ -6,6 +6,8 @@ import TokenWire
 extension TokenService {
     /// The longest id or subject Revoke accepts.
     static let maxRevokeValueBytes = 1_024
+    /// The most of a revocation's reason the audit log keeps (escaped; the store keeps it whole).
+    static let maxLoggedReasonBytes = 256
 
     func revoke(_ request: RevokeRequest, context: RPCContext) async throws -> RevokeResponse {
         guard let target = request.target else {
@@ -43,11 +45,14 @@ extension TokenService {
         }
         let receipt = try await storeCall { try await store.revoke(revocation) }
         revocations.applyStored(receipt.event)
+        // The audit log: who revoked what and why (the target and the reason are client text).
         context.logger.info(
             "revoked",
             metadata: [
-                "kind": "\(receipt.event.kind)", "seq": "\(receipt.event.seq)",
-                "sessions_revoked": "\(receipt.sessionsRevoked)", "caller": "\(context.caller?.name ?? "")",
+                "kind": "\(receipt.event.kind)", "target": "\(LogText.escaped(receipt.event.value))",
+                "seq": "\(receipt.event.seq)", "sessions_revoked": "\(receipt.sessionsRevoked)",
+                "caller": "\(context.caller?.name ?? "")",
+                "reason": "\(LogText.escaped(request.reason, maxBytes: Self.maxLoggedReasonBytes))",
             ]
         )
         return RevokeResponse(seq: receipt.event.seq, sessionsRevoked: UInt32(clamping: receipt.sessionsRevoked))

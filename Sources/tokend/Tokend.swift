@@ -63,6 +63,9 @@ struct Tokend: AsyncParsableCommand {
     @Option(help: "Seconds between key rotations.")
     var rotateEvery: Int64 = 86_400
 
+    @Option(help: "Clock skew tolerated when exp, nbf and iat are checked, in seconds (0 to 300).")
+    var leeway: Int64 = 30
+
     @Option(help: "TLS certificate chain of the RPC port, PEM (with --tls-key; reloaded on SIGHUP).")
     var tlsCert: String?
 
@@ -96,6 +99,9 @@ struct Tokend: AsyncParsableCommand {
         }
         guard drainTimeout > 0 else {
             throw ValidationError("--drain-timeout must be positive")
+        }
+        guard (0...300).contains(leeway) else {
+            throw ValidationError("--leeway must be 0 to 300 seconds")
         }
         guard accessTtl > 0, refreshTtl > 0, refreshReuseGrace >= 0, rotateEvery > 0 else {
             throw ValidationError("lifetimes must be positive (the reuse grace may be 0)")
@@ -171,6 +177,7 @@ struct Tokend: AsyncParsableCommand {
         service.refreshTTL = refreshTtl
         service.refreshReuseGrace = refreshReuseGrace
         service.rotateEvery = rotateEvery
+        service.leeway = leeway
 
         let registry = try CallerRegistry(contentsOfFile: callers)
         let tokenStore = try await openStore(logger: logger)

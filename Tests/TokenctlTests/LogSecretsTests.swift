@@ -46,7 +46,7 @@ import TokenTestSupport
         // TokenValidator over mutual TLS: the keys and the revocation mirror come through it.
         let local = try run(as: "gateway", ["validate", "--local", "--issuer", "https://tokens.test", second.access])
         #expect(local.lines.contains("verified_by: local"), "\(local.standardOutput)")
-        _ = try run(as: "gateway", ["revoke", "--token", second.access])
+        _ = try run(as: "gateway", ["revoke", "--token", second.access, "--reason", "logout\n{\"forged\": 1}"])
         _ = try run(as: "gateway", ["revoke", "--token", third.refresh])
         // Refreshing a revoked session's token is refused; so is validating a revoked token.
         _ = try run(as: "gateway", ["refresh", "--", third.refresh], expecting: 3)
@@ -113,5 +113,14 @@ import TokenTestSupport
         for secret in secrets {
             #expect(!log.contains(secret), "the log holds a secret: \(secret.prefix(8))…")
         }
+        // The audit line of a revocation names its target and its reason, escaped: one line, no forgery.
+        let revocations = try lines.compactMap { line in
+            try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        }.filter { $0["message"] as? String == "revoked" }
+        #expect(revocations.count == 2, "\(revocations)")
+        #expect(
+            revocations.contains { $0["reason"] as? String == #"logout\n{"forged": 1}"# && $0["kind"] as? String == "token" },
+            "\(revocations)")
+        #expect(!lines.contains { $0.hasPrefix("{\"forged\"") })
     }
 }
