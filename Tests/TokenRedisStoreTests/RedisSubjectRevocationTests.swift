@@ -126,8 +126,9 @@ struct RedisSubjectRevocationTests {
         // About 200 sessions a step (a ZSCAN step returns one to two times its COUNT): one script, or a
         // few, marking them all would block Redis for as long as all the steps together.
         #expect(steps >= Int64(sessions / (4 * 200)), "\(steps) step scripts")
-        // The bound is loose (a shared machine can stall any command), far below one script for all.
-        #expect(longest < 50_000, "the longest step took \(longest) µs")
+        // The bound is loose (a loaded machine stalls any command for tens of milliseconds), far below
+        // one script for all (the steps together take 0.6–0.9 s of Redis's time here).
+        #expect(longest < 250_000, "the longest step took \(longest) µs")
         #expect(try await store.liveSessions(subject: "crowd", now: now, limit: 10).isEmpty)
         #expect(try await store.session(id: "s99999")?.revokedAt == now)
         await store.close()

@@ -122,7 +122,9 @@ struct RevocationFaultTests {
                 (try? await onB.health().serving) == false
             })
             let unserving = ContinuousClock.now - partitioned
-            #expect(unserving < .seconds(3), "B still said serving \(unserving) after the partition")
+            // The bound is 2 s after B's last round, which came before the partition; the margin is
+            // for a loaded machine (the design before certification took 5 s, and fails this).
+            #expect(unserving < .milliseconds(4_500), "B still said serving \(unserving) after the partition")
             #expect(try await RawHTTP.get(port: httpB, "/readyz").status == 503)
             let refused = await #expect(throws: RPCError.self) {
                 _ = try await onB.validate(ValidateRequest(token: token.accessToken))
@@ -134,7 +136,7 @@ struct RevocationFaultTests {
             }
             print(
                 "partition → stale at a validator (staleAfter 2 s): \(stale); B stopped vouching after \(unserving)")
-            #expect(stale < .seconds(6), "the validator was still fresh \(stale) after the partition")
+            #expect(stale < .seconds(8), "the validator was still fresh \(stale) after the partition")
             // Fail-closed: B cannot confirm, so the token A revoked is not accepted.
             let verdict = await validator.verify(token.accessToken)
             #expect(verdict.outcome == .unknown, "a validator fed by a partitioned instance answered \(verdict)")
