@@ -54,11 +54,13 @@ let package = Package(
             dependencies: ["CProtobufC"]
         ),
 
-        // Swift value types of the wire contract and the frame codec.
+        // Swift value types of the wire contract, the frame codec, and the conversions between the
+        // service's wire types and TokenCore's (TokenCore never depends on TokenWire).
         .target(
             name: "TokenWire",
             dependencies: [
                 "CTokenProto",
+                "TokenCore",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -179,21 +179,3 @@ final class PublishedMirror: Sendable {
         return scaled &+ attoseconds / 1_000_000_000
     }
 }
-
-extension RevocationEvent {
-    /// The domain form of a wire revocation; nil for a kind this version does not know (it revokes
-    /// nothing this version could check), a key revocation without a `kid`, and a key ring change
-    /// (no revocation: the validator's key events handle it).
-    init?(_ event: WireRevocationEvent) {
-        let kind: Kind
-        switch event.kind {
-        case .token: kind = .token
-        case .session: kind = .session
-        case .subject: kind = .subject
-        case .key where !event.value.isEmpty: kind = .signingKey
-        case .key, .keyRing, .unspecified, .unrecognized: return nil
-        }
-        self.init(
-            seq: event.seq, kind: kind, value: event.value, revokedAt: event.revokedAt, expiresAt: event.expiresAt)
-    }
-}

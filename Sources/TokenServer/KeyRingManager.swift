@@ -237,16 +237,7 @@ actor KeyRingManager {
     }
 
     private static func publicKeys(of ring: KeyRing) -> [WirePublicKey] {
-        ring.entries.map { entry in
-            WirePublicKey(
-                keyID: entry.keyID,
-                algorithm: entry.key.algorithm.rawValue,
-                publicKeyDER: entry.key.publicKey.spkiDER,
-                notBefore: entry.notBefore,
-                notAfter: entry.notAfter,
-                state: KeyState(entry.state)
-            )
-        }
+        ring.entries.map(WirePublicKey.init)
     }
 
     private static func snapshot(of ring: KeyRing, seq: UInt64, configuration: TokenServiceConfiguration) -> Snapshot {
@@ -286,15 +277,5 @@ actor KeyRingManager {
             notBefore: stored.notBefore,
             notAfter: stored.notAfter
         )
-    }
-}
-
-extension KeyState {
-    init(_ state: KeyRing.State) {
-        switch state {
-        case .active: self = .active
-        case .next: self = .next
-        case .retiring: self = .retiring
-        }
     }
 }

@@ -25,10 +25,3 @@ extension TokenService {
         return ValidateResponse(result)
     }
 }
-
-extension ValidateResponse {
-    /// The wire form of a verification result.
-    init(_ result: VerificationResult) {
-        self.init(valid: result.isValid, reason: Reason(result.reason), claims: result.claims.map(WireClaims.init))
-    }
-}

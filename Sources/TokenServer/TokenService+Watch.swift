@@ -160,26 +160,3 @@ private struct RevocationStream {
         try await writer.write(RevocationBatch(events: [], headSeq: lastSent, snapshot: false, epoch: epoch))
     }
 }
-
-extension WireRevocationEvent {
-    /// The wire form of a stored event. A key ring event carries the published keys instead of its
-    /// stored value, and no expiry (it stands until the next one); one whose value holds no keys (a
-    /// damaged store) goes out without keys, which tells a validator to fetch them.
-    init(_ event: RevocationEvent) {
-        let kind: RevocationKind =
-            switch event.kind {
-            case .token: .token
-            case .session: .session
-            case .subject: .subject
-            case .signingKey: .key
-            case .keyRing: .keyRing
-            }
-        guard event.kind == .keyRing else {
-            self.init(
-                seq: event.seq, kind: kind, value: event.value, revokedAt: event.revokedAt, expiresAt: event.expiresAt)
-            return
-        }
-        self.init(
-            seq: event.seq, kind: kind, revokedAt: event.revokedAt, keys: PublishedKeyRing.decode(event.value) ?? [])
-    }
-}

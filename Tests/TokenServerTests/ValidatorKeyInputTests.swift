@@ -12,11 +12,7 @@ import TokenWire
 /// against a stand-in service that sends what a real one never would.
 @Suite struct ValidatorKeyInputTests {
     static func publicKeys(of ring: KeyRing) -> [WirePublicKey] {
-        ring.entries.map { entry in
-            WirePublicKey(
-                keyID: entry.keyID, algorithm: entry.key.algorithm.rawValue, publicKeyDER: entry.key.publicKey.spkiDER,
-                notBefore: entry.notBefore, notAfter: entry.notAfter, state: KeyState(entry.state))
-        }
+        ring.entries.map(WirePublicKey.init)
     }
 
     /// A token of the test issuer signed by `key` under `keyID`, valid now.
