@@ -8,35 +8,24 @@ import TokenWire
 
 /// TLS and mutual TLS on a real loopback server, with certificates made for the test.
 @Suite struct TLSTests {
-    /// Two unrelated CAs, a server certificate from each and a client certificate from each.
-    struct Certificates {
-        let directory: String
-        let one: TestCertificateAuthority
-        let two: TestCertificateAuthority
-        let serverOne: TestCertificateAuthority.Issued
-        let serverTwo: TestCertificateAuthority.Issued
-        let clientOne: TestCertificateAuthority.Issued
-        let clientTwo: TestCertificateAuthority.Issued
-
-        init() throws {
-            directory = try TemporaryDirectory.make(prefix: "tls")
-            one = try TestCertificateAuthority.make(named: "one", in: directory)
-            two = try TestCertificateAuthority.make(named: "two", in: directory)
-            serverOne = try one.issue("server-one")
-            serverTwo = try two.issue("server-two")
-            clientOne = try one.issue("client-one", client: true)
-            clientTwo = try two.issue("client-two", client: true)
-        }
-
-        func remove() {
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-    }
-
     static func serverConfiguration(_ tls: RPCServerTLSConfiguration) -> RPCServerConfiguration {
         var configuration = RPCServerConfiguration()
         configuration.tls = tls
         return configuration
+    }
+
+    /// A server presenting `serverOne`, asking clients for a certificate from `clientCA` when given.
+    static func servingOne(
+        _ certificates: TestCertificates,
+        clientCA: TestCertificateAuthority? = nil
+    ) -> RPCServerConfiguration {
+        serverConfiguration(
+            .init(
+                certificateChainFile: certificates.serverOne.certificateFile,
+                privateKeyFile: certificates.serverOne.privateKeyFile,
+                clientCAFile: clientCA?.certificateFile
+            )
+        )
     }
 
     static func client(port: Int, host: String = "127.0.0.1", _ tls: RPCClientTLSConfiguration) -> RPCClient {
@@ -51,15 +40,10 @@ import TokenWire
     }
 
     @Test func aCallRoundTripsOverTLS() async throws {
-        let certificates = try Certificates()
+        let certificates = try TestCertificates()
         defer { certificates.remove() }
         let server = try await TestServer.start(
-            Self.serverConfiguration(
-                .init(
-                    certificateChainFile: certificates.serverOne.certificateFile,
-                    privateKeyFile: certificates.serverOne.privateKeyFile
-                )
-            )
+            Self.servingOne(certificates)
         )
         // Checked against the certificate's IP address, then against its DNS name.
         let byAddress = Self.client(port: server.port, .init(trustRootsFile: certificates.one.certificateFile))
@@ -77,7 +61,7 @@ import TokenWire
     }
 
     @Test func theServerNameIsCheckedAgainstTheCertificate() async throws {
-        let certificates = try Certificates()
+        let certificates = try TestCertificates()
         defer { certificates.remove() }
         // A certificate for a name only: connecting by address, the name decides.
         let named = try certificates.one.issue("named", alternativeNames: ["DNS:tokens.internal"])
@@ -105,15 +89,10 @@ import TokenWire
     }
 
     @Test func aServerCertificateFromAnotherCAIsRefused() async throws {
-        let certificates = try Certificates()
+        let certificates = try TestCertificates()
         defer { certificates.remove() }
         let server = try await TestServer.start(
-            Self.serverConfiguration(
-                .init(
-                    certificateChainFile: certificates.serverOne.certificateFile,
-                    privateKeyFile: certificates.serverOne.privateKeyFile
-                )
-            )
+            Self.servingOne(certificates)
         )
         let client = Self.client(port: server.port, .init(trustRootsFile: certificates.two.certificateFile))
         await #expect {
@@ -124,16 +103,10 @@ import TokenWire
     }
 
     @Test func mutualTLSRefusesClientsWithoutACertificateFromItsCA() async throws {
-        let certificates = try Certificates()
+        let certificates = try TestCertificates()
         defer { certificates.remove() }
         let server = try await TestServer.start(
-            Self.serverConfiguration(
-                .init(
-                    certificateChainFile: certificates.serverOne.certificateFile,
-                    privateKeyFile: certificates.serverOne.privateKeyFile,
-                    clientCAFile: certificates.one.certificateFile
-                )
-            )
+            Self.servingOne(certificates, clientCA: certificates.one)
         )
         let trust = certificates.one.certificateFile
         let anonymous = Self.client(port: server.port, .init(trustRootsFile: trust))
@@ -169,15 +142,10 @@ import TokenWire
     }
 
     @Test func plaintextOnATLSPortIsClosedAndTheServerKeepsServing() async throws {
-        let certificates = try Certificates()
+        let certificates = try TestCertificates()
         defer { certificates.remove() }
         let server = try await TestServer.start(
-            Self.serverConfiguration(
-                .init(
-                    certificateChainFile: certificates.serverOne.certificateFile,
-                    privateKeyFile: certificates.serverOne.privateKeyFile
-                )
-            )
+            Self.servingOne(certificates)
         )
         // A well-formed plaintext request frame.
         let frame = try FrameEncoder().encode(
@@ -195,7 +163,7 @@ import TokenWire
     }
 
     @Test func reloadServesNewCertificatesToNewConnectionsAndKeepsOldOnes() async throws {
-        let certificates = try Certificates()
+        let certificates = try TestCertificates()
         defer { certificates.remove() }
         let chain = certificates.directory + "/served.pem"
         let key = certificates.directory + "/served.key"
@@ -247,7 +215,7 @@ import TokenWire
             )
         }
         // A certificate with another certificate's key.
-        let certificates = try Certificates()
+        let certificates = try TestCertificates()
         defer { certificates.remove() }
         let mismatched = RPCServerTLSConfiguration(
             certificateChainFile: certificates.serverOne.certificateFile,

@@ -1,6 +1,5 @@
 import Foundation
 import NIOPosix
-import Synchronization
 import Testing
 import TokenClient
 import TokenRPC
@@ -11,38 +10,6 @@ import TokenWire
 /// `tokend` on a `redis-server` of the test's own, which the test kills and restarts under load.
 @Suite("tokend while Redis is down", .enabled(if: RedisTestServer.isRequired))
 struct RedisOutageTests {
-    /// What the revoking callers saw.
-    final class Load: Sendable {
-        let running = Atomic<Bool>(true)
-        /// Acknowledged revocations: seq → jti.
-        let acknowledged = Mutex<[UInt64: String]>([:])
-        /// Failed calls by RPC code.
-        let failures = Mutex<[UInt32: Int]>([:])
-
-        var acknowledgedCount: Int { acknowledged.withLock { $0.count } }
-        func failed(_ code: UInt32) -> Int { failures.withLock { $0[code] ?? 0 } }
-    }
-
-    /// Polls `condition` until it holds or `timeout` passes.
-    static func eventually(
-        within timeout: Duration,
-        _ condition: @Sendable () async -> Bool
-    ) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return await condition()
-    }
-
-    private func eventually(
-        within timeout: Duration,
-        _ condition: @Sendable () async -> Bool
-    ) async throws -> Bool {
-        try await Self.eventually(within: timeout, condition)
-    }
-
     @Test func writesAreUnavailableWhileDownAndNoAcknowledgedRevocationIsLost() async throws {
         let redis = try RedisServerProcess()
         try redis.start()
@@ -59,27 +26,7 @@ struct RedisOutageTests {
         let revoked = try await client.issue(IssueRequest(subject: "erin"))
         _ = try await client.revoke(RevokeRequest(target: .tokenID(revoked.tokenID)))
 
-        let load = Load()
-        let workers = (0..<8).map { worker in
-            Task {
-                var index = 0
-                while load.running.load(ordering: .relaxed) {
-                    index += 1
-                    let jti = "load-\(worker)-\(index)"
-                    do {
-                        let answer = try await client.revoke(RevokeRequest(target: .tokenID(jti)))
-                        load.acknowledged.withLock { $0[answer.seq] = jti }
-                    } catch let error as RPCError {
-                        load.failures.withLock { $0[UInt32(error.code.rawValue), default: 0] += 1 }
-                        // Failures come back at once while Redis is down: pace the retries.
-                        try? await Task.sleep(for: .milliseconds(5))
-                    } catch {
-                        load.failures.withLock { $0[UInt32.max, default: 0] += 1 }
-                    }
-                }
-            }
-        }
-
+        let load = RevokingLoad(client: client, prefix: "load")
         #expect(try await eventually(within: .seconds(10)) { load.acknowledgedCount >= 100 })
         redis.stop(signal: SIGKILL)
 
@@ -99,7 +46,7 @@ struct RedisOutageTests {
             }
         }
         #expect(
-            try await eventually(within: .seconds(5)) { load.failed(UInt32(RPCError.Code.unavailable.rawValue)) > 0 })
+            try await eventually(within: .seconds(5)) { load.failed(.unavailable) > 0 })
         // Past the bound (2 s without following the store), Validate no longer guesses.
         #expect(
             try await eventually(within: .seconds(30)) {
@@ -122,15 +69,10 @@ struct RedisOutageTests {
                 (try? await client.validate(ValidateRequest(token: revoked.accessToken)))?.reason == .revoked
             })
         #expect(try await eventually(within: .seconds(10)) { load.acknowledgedCount >= atRestart + 100 })
-        load.running.store(false, ordering: .relaxed)
-        for worker in workers {
-            await worker.value
-        }
+        let (acknowledged, failures) = await load.stop()
 
         // Only UNAVAILABLE was answered while down; every acknowledged revocation is stored.
-        let failures = load.failures.withLock { $0 }
         #expect(Set(failures.keys).isSubset(of: [UInt32(RPCError.Code.unavailable.rawValue)]), "\(failures)")
-        let acknowledged = load.acknowledged.withLock { $0 }
         let connection = try await RedisConnection.connect(
             try RedisConfiguration(url: redis.url), on: MultiThreadedEventLoopGroup.singleton.next())
         defer { connection.close() }

@@ -18,19 +18,6 @@ struct RedisSentinelFailoverTests {
             RedisConfiguration(host: "127.0.0.1", port: port), on: MultiThreadedEventLoopGroup.singleton.next())
     }
 
-    /// Polls `condition` until it holds or `timeout` passes.
-    private func eventually(
-        within timeout: Duration,
-        _ condition: @Sendable () async -> Bool
-    ) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return await condition()
-    }
-
     /// The port of the master `sentinel` names, or nil.
     private func masterPort(askedOf sentinel: Int) async -> Int? {
         guard let connection = try? await connect(sentinel) else { return nil }
@@ -88,42 +75,19 @@ struct RedisSentinelFailoverTests {
             wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: tokend.port)], credential: "admin"))
         #expect(try await client.health().serving)
 
-        let load = RedisOutageTests.Load()
-        let workers = (0..<8).map { worker in
-            Task {
-                var index = 0
-                while load.running.load(ordering: .relaxed) {
-                    index += 1
-                    let jti = "failover-\(worker)-\(index)"
-                    do {
-                        let answer = try await client.revoke(RevokeRequest(target: .tokenID(jti)))
-                        load.acknowledged.withLock { $0[answer.seq] = jti }
-                    } catch let error as RPCError {
-                        load.failures.withLock { $0[UInt32(error.code.rawValue), default: 0] += 1 }
-                        try? await Task.sleep(for: .milliseconds(5))
-                    } catch {
-                        load.failures.withLock { $0[UInt32.max, default: 0] += 1 }
-                    }
-                }
-            }
-        }
-        #expect(try await RedisOutageTests.eventually(within: .seconds(10)) { load.acknowledgedCount >= 100 })
+        let load = RevokingLoad(client: client, prefix: "failover")
+        #expect(try await eventually(within: .seconds(10)) { load.acknowledgedCount >= 100 })
 
         master.stop(signal: SIGKILL)
         let firstSentinel = sentinels[0].port
         #expect(try await eventually(within: .seconds(30)) { await masterPort(askedOf: firstSentinel) == replicaPort })
         let atFailover = load.acknowledgedCount
         #expect(try await eventually(within: .seconds(30)) { load.acknowledgedCount >= atFailover + 100 })
-        load.running.store(false, ordering: .relaxed)
-        for worker in workers {
-            await worker.value
-        }
+        let (acknowledged, failures) = await load.stop()
         // Serving again once it follows the promoted master's revocations too.
         #expect(try await eventually(within: .seconds(10)) { (try? await client.health().serving) == true })
 
-        let failures = load.failures.withLock { $0 }
         #expect(Set(failures.keys).isSubset(of: [UInt32(RPCError.Code.unavailable.rawValue)]), "\(failures)")
-        let acknowledged = load.acknowledged.withLock { $0 }
         let promoted = try await connect(replicaPort)
         defer { promoted.close() }
         let exists = try await promoted.sendAll(

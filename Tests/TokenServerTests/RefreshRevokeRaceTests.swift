@@ -168,7 +168,7 @@ struct RefreshRevokeRaceTests {
             // B has every revocation once it refuses a token revoked after all of them.
             let marker = try await pair.a.client("issuer").login("marker")
             _ = try await pair.a.client("admin").revoke(RevokeRequest(target: .tokenID(marker.tokenID)))
-            let caughtUp = try await RedisOutageTests.eventually(within: .seconds(10)) {
+            let caughtUp = try await eventually(within: .seconds(10)) {
                 let answer = try? await pair.b.client("validator").validate(ValidateRequest(token: marker.accessToken))
                 return answer?.reason == .revoked
             }

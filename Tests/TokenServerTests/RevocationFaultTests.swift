@@ -84,7 +84,7 @@ struct RevocationFaultTests {
         _ what: String,
         within limit: Duration = .seconds(20)
     ) async throws {
-        let reached = try await RedisOutageTests.eventually(within: limit) {
+        let reached = try await eventually(within: limit) {
             guard validator.state.mirrorFresh else { return false }
             return await validator.verify(token).outcome == outcome
         }
@@ -118,7 +118,7 @@ struct RevocationFaultTests {
             // Revoked on A, which B cannot hear of while the partition lasts.
             let revoked = try await onA.revoke(RevokeRequest(target: .tokenID(token.tokenID)))
 
-            #expect(try await RedisOutageTests.eventually(within: .seconds(10)) {
+            #expect(try await eventually(within: .seconds(10)) {
                 (try? await onB.health().serving) == false
             })
             let unserving = ContinuousClock.now - partitioned
@@ -146,7 +146,7 @@ struct RevocationFaultTests {
                 try await validator.waitUntilApplied(seq: revoked.seq)
             }
             try await Self.expectVerdict(validator, token.accessToken, .invalid(.revoked), "after the heal")
-            #expect(try await RedisOutageTests.eventually(within: .seconds(10)) {
+            #expect(try await eventually(within: .seconds(10)) {
                 (try? await onB.health().serving) == true
             })
             #expect(try await RawHTTP.get(port: httpB, "/readyz").status == 200)
@@ -303,7 +303,7 @@ struct RevocationFaultTests {
         let onTokend = Self.client(port)
 
         // Bound, the store open and the follower connecting, but not following: not ready.
-        #expect(try await RedisOutageTests.eventually(within: .seconds(30)) {
+        #expect(try await eventually(within: .seconds(30)) {
             guard proxy.accepted >= 2 else { return false }
             return (try? await onTokend.health()) != nil
         })

@@ -161,7 +161,7 @@ import TokenTestSupport
         hub.heartbeat()
 
         // No round since: past the bound the hub no longer vouches, and sends no heartbeat.
-        #expect(try await RedisOutageTests.eventually(within: .seconds(10)) { !hub.isCurrent() })
+        #expect(try await eventually(within: .seconds(10)) { !hub.isCurrent() })
         hub.heartbeat()
         hub.heartbeat()
         _ = await hub.followRound(reading: store)

@@ -121,3 +121,12 @@ extension TokenServiceClient {
         try await issue(IssueRequest(subject: subject, audience: audience, scopes: ["read"], withRefreshToken: true))
     }
 }
+
+extension TokendProcess {
+    /// Writes a callers file for `TestServer.callers` (API key = name) into `directory`.
+    static func writeCallersFile(in directory: String) throws -> String {
+        try TestCallers(
+            TestServer.callers.map { .init(name: $0.name, roles: $0.roles.map(\.rawValue), key: $0.name) }
+        ).writeCallersFile(in: directory)
+    }
+}

@@ -58,7 +58,7 @@ struct TokendRedisOptionsTests {
                 dataDirectory: directory + "/unused", callersFile: callers,
                 extraArguments: ["--store", redis.url, "--log-level", "trace"] + source.arguments,
                 environment: source.environment.merging(["TOKEND_MASTER_KEY": Self.masterKey]) { $1 },
-                errorFile: log)
+                log: .file(log))
             let client = client(tokend)
             #expect(try await client.health().store == "redis")
             let issued = try await client.issue(IssueRequest(subject: "alice", withRefreshToken: true))

@@ -4,6 +4,7 @@ import Testing
 import TokenClient
 import TokenCore
 import TokenRPC
+import TokenTestSupport
 import TokenWire
 
 @testable import TokenServer
@@ -85,7 +86,7 @@ import TokenWire
                 try ring.rotate(now: 1_010, maxTokenLifetime: 900, algorithm: .edDSA)
                 let token = try Self.token(signedBy: ring.next.key, keyID: ring.next.keyID)
                 let verification = Task { await validator.verify(token) }
-                #expect(try await RedisOutageTests.eventually(within: .seconds(10)) { validator.state.keyWaiters == 1 })
+                #expect(try await eventually(within: .seconds(10)) { validator.state.keyWaiters == 1 })
                 service.send([WireRevocationEvent(seq: 1, kind: .keyRing, keys: Self.publicKeys(of: ring))], head: 1)
                 let outcome = try await within(.seconds(10), "the waiting verification to end") {
                     await verification.value
@@ -113,7 +114,7 @@ import TokenWire
                     let token = try Self.token(signedBy: forger, keyID: "forged-\(index)")
                     return Task { await validator.verify(token).outcome }
                 }
-                #expect(try await RedisOutageTests.eventually(within: .seconds(10)) { validator.state.keyWaiters == 2 })
+                #expect(try await eventually(within: .seconds(10)) { validator.state.keyWaiters == 2 })
                 let third = try await within(.seconds(10), "a verification beyond the bound") {
                     await validator.verify(try Self.token(signedBy: forger, keyID: "forged-3")).outcome
                 }

@@ -7,12 +7,6 @@ struct CommandLineRun {
     let standardOutput: String
     let standardError: String
 
-    /// The binaries next to the test bundle: `swift build --build-tests` puts every product there.
-    static func binaryPath(_ name: String) -> String {
-        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        return testBinary.deletingLastPathComponent().appendingPathComponent(name).path
-    }
-
     /// The longest a run may take before it is killed (a hang then fails the test instead of blocking it).
     static let limit: DispatchTimeInterval = .seconds(120)
 
@@ -26,7 +20,7 @@ struct CommandLineRun {
     /// - Throws: when it cannot be started.
     static func start(tokenctlArguments arguments: [String], in directory: String) throws -> Running {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binaryPath("tokenctl"))
+        process.executableURL = URL(fileURLWithPath: BuiltProduct.path("tokenctl"))
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TOKEND_") }

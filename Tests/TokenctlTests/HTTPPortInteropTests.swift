@@ -17,22 +17,15 @@ import TokenTestSupport
 
     @Test func pythonLibrariesReadTheKeysAndTheMetrics() throws {
         let directory = try TemporaryDirectory.make(prefix: "tokend-http")
-        let authority = try TestCertificateAuthority.make(named: "ca", in: directory)
-        let serverCertificate = try authority.issue("server")
-        let clientCertificate = try authority.issue("client", client: true)
-        let server = try ConfiguredTokend(
+        let certificates = try TestCertificates(in: directory)
+        let server = try TokenctlTestServer(
             directory: directory,
             arguments: [
                 "--http-listen", "127.0.0.1:0", "--log-level", "warning",
-                "--tls-cert", serverCertificate.certificateFile, "--tls-key", serverCertificate.privateKeyFile,
-                "--tls-client-ca", authority.certificateFile,
-            ]
+            ] + certificates.mutualTLSServerArguments
         )
         let httpPort = try #require(server.httpPort)
-        let tls = [
-            "--tls-ca", authority.certificateFile,
-            "--tls-cert", clientCertificate.certificateFile, "--tls-key", clientCertificate.privateKeyFile,
-        ]
+        let tls = certificates.mutualTLSClientArguments
         let issued = try server.tokenctl(
             ["issue", "python-subject", "--audience", "interop-api", "--json", "--server", server.address]
                 + ["--key-file", server.keyFile("issuer")] + tls
@@ -47,8 +40,8 @@ import TokenTestSupport
             arguments: [
                 "--http", "127.0.0.1:\(httpPort)", "--rpc", server.address, "--token", token,
                 "--issuer", "https://tokens.test", "--audience", "interop-api",
-                "--ca", authority.certificateFile,
-                "--cert", clientCertificate.certificateFile, "--key", clientCertificate.privateKeyFile,
+                "--ca", certificates.one.certificateFile,
+                "--cert", certificates.clientOne.certificateFile, "--key", certificates.clientOne.privateKeyFile,
                 "--calls", "3",
             ]
         )

@@ -9,21 +9,14 @@ import TokenTestSupport
 @Suite struct LogSecretsTests {
     @Test func theLogOfAnEndToEndRunHoldsNoSecret() throws {
         let directory = try TemporaryDirectory.make(prefix: "tokend-log")
-        let authority = try TestCertificateAuthority.make(named: "ca", in: directory)
-        let serverCertificate = try authority.issue("server")
-        let clientCertificate = try authority.issue("client", client: true)
-        let server = try ConfiguredTokend(
+        let certificates = try TestCertificates(in: directory)
+        let server = try TokenctlTestServer(
             directory: directory,
             arguments: [
                 "--http-listen", "127.0.0.1:0", "--log-level", "trace", "--log-format", "json",
-                "--tls-cert", serverCertificate.certificateFile, "--tls-key", serverCertificate.privateKeyFile,
-                "--tls-client-ca", authority.certificateFile,
-            ]
+            ] + certificates.mutualTLSServerArguments
         )
-        let tls = [
-            "--tls-ca", authority.certificateFile,
-            "--tls-cert", clientCertificate.certificateFile, "--tls-key", clientCertificate.privateKeyFile,
-        ]
+        let tls = certificates.mutualTLSClientArguments
         var secrets: [String] = Array(server.keys.values)
         func run(as caller: String, _ arguments: [String], expecting status: Int32 = 0) throws -> CommandLineRun {
             // The connection options before the command's name, so that `--` may end its options.
@@ -68,7 +61,7 @@ import TokenTestSupport
         // The signatures of the tokens alone are secrets too.
         secrets += secrets.filter { $0.hasPrefix("ey") }.compactMap { $0.split(separator: ".").last.map(String.init) }
         // The PEM bodies of every TLS key.
-        for file in [serverCertificate.privateKeyFile, clientCertificate.privateKeyFile] {
+        for file in [certificates.serverOne.privateKeyFile, certificates.clientOne.privateKeyFile] {
             let pem = try String(contentsOfFile: file, encoding: .utf8)
             secrets += pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.map(String.init)
         }

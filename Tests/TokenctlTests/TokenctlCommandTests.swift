@@ -4,10 +4,10 @@ import Testing
 /// Every `tokenctl` command against a real `tokend`, in text and with `--json`.
 @Suite(.serialized)
 final class TokenctlCommandTests {
-    let server: TokendProcess
+    let server: TokenctlTestServer
 
     init() throws {
-        server = try TokendProcess()
+        server = try TokenctlTestServer()
     }
 
     /// Issues a token for `subject` as the issuer, with a refresh token and session metadata.

@@ -5,10 +5,10 @@ import TokenTestSupport
 /// Where the global options may go, and the exit statuses: 2 for usage errors, 3 for the service's errors.
 @Suite(.serialized)
 final class TokenctlExitStatusTests {
-    let server: TokendProcess
+    let server: TokenctlTestServer
 
     init() throws {
-        server = try TokendProcess()
+        server = try TokenctlTestServer()
     }
 
     @Test func globalOptionsBeforeTheCommand() throws {

@@ -6,17 +6,16 @@ import TokenTestSupport
 @Suite struct TokendTLSTests {
     @Test func tokenctlSpeaksMutualTLSAndSIGHUPReloadsTheCertificate() throws {
         let directory = try TemporaryDirectory.make(prefix: "tokend-tls")
-        let one = try TestCertificateAuthority.make(named: "one", in: directory)
-        let two = try TestCertificateAuthority.make(named: "two", in: directory)
-        let serverOne = try one.issue("server-one")
-        let serverTwo = try two.issue("server-two")
-        let client = try one.issue("client", client: true)
+        let certificates = try TestCertificates(in: directory)
+        let (one, two, serverOne, serverTwo, client) = (
+            certificates.one, certificates.two, certificates.serverOne, certificates.serverTwo, certificates.clientOne
+        )
         let chain = directory + "/served.pem"
         let key = directory + "/served.key"
         try FileManager.default.copyItem(atPath: serverOne.certificateFile, toPath: chain)
         try FileManager.default.copyItem(atPath: serverOne.privateKeyFile, toPath: key)
 
-        let server = try ConfiguredTokend(
+        let server = try TokenctlTestServer(
             directory: directory,
             arguments: [
                 "--tls-cert", chain, "--tls-key", key, "--tls-client-ca", one.certificateFile, "--log-level", "info",
@@ -69,8 +68,8 @@ import TokenTestSupport
         let directory = try TemporaryDirectory.make(prefix: "tokend-tls-bad")
         let notPEM = directory + "/not.pem"
         try Data("not a certificate".utf8).write(to: URL(fileURLWithPath: notPEM))
-        #expect(throws: CommandLineRunError.self) {
-            _ = try ConfiguredTokend(directory: directory, arguments: ["--tls-cert", notPEM, "--tls-key", notPEM])
+        #expect(throws: TokendProcessError.self) {
+            _ = try TokenctlTestServer(directory: directory, arguments: ["--tls-cert", notPEM, "--tls-key", notPEM])
         }
         // Nothing was opened: the store's directory does not exist.
         #expect(!FileManager.default.fileExists(atPath: directory + "/data"))
@@ -78,7 +77,7 @@ import TokenTestSupport
     }
 
     @Test func withoutTLSTheServerWarnsOnceThatItsTrafficIsNotEncrypted() throws {
-        let server = try ConfiguredTokend(arguments: ["--log-level", "info"])
+        let server = try TokenctlTestServer(arguments: ["--log-level", "info"])
         let run = try server.tokenctl(["health", "--server", server.address, "--key-file", server.keyFile("admin")])
         #expect(run.status == 0, "\(run.standardError)")
         let (status, log) = server.stop()
