@@ -91,13 +91,8 @@ public final class RPCClient: Sendable {
         let frame = try requestFrame(callID, method, request, deadline: deadline)
         let response = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RpcResponse, any Error>) in
-                if let error = connection.calls.register(callID, .unary(continuation)) {
+                if let error = connection.start(callID, .unary(continuation), frame: frame, deadline: deadline) {
                     continuation.resume(throwing: error)
-                    return
-                }
-                connection.send(frame)
-                if let deadline {
-                    connection.enforce(deadline: deadline, for: callID)
                 }
             }
         } onCancel: {
@@ -157,13 +152,9 @@ public final class RPCClient: Sendable {
                             continuation.finish(throwing: error)
                             ended.resume()
                         }
-                        if let error = connection.calls.register(callID, .stream(deliver: deliver, finish: finish)) {
+                        let pending = RPCClientCalls.Pending.stream(deliver: deliver, finish: finish)
+                        if let error = connection.start(callID, pending, frame: frame, deadline: deadline) {
                             finish(error)
-                            return
-                        }
-                        connection.send(frame)
-                        if let deadline {
-                            connection.enforce(deadline: deadline, for: callID)
                         }
                     }
                 } onCancel: {

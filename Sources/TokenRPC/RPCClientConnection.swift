@@ -33,6 +33,25 @@ final class RPCClientConnection: Sendable {
         }
     }
 
+    /// Registers call `callID`, sends its request frame and arms its deadline.
+    /// - Returns: the error the call ends with at once (the connection is closing, or the id is in
+    ///   use), or nil when it was sent.
+    func start(
+        _ callID: UInt64,
+        _ pending: RPCClientCalls.Pending,
+        frame: ByteBuffer,
+        deadline: ContinuousClock.Instant?
+    ) -> RPCError? {
+        if let error = calls.register(callID, pending) {
+            return error
+        }
+        send(frame)
+        if let deadline {
+            enforce(deadline: deadline, for: callID)
+        }
+        return nil
+    }
+
     /// Ends a call locally with `error` and tells the server to cancel it.
     func abandon(_ callID: UInt64, with error: RPCError) {
         guard let pending = calls.remove(callID) else { return }
@@ -41,7 +60,7 @@ final class RPCClientConnection: Sendable {
     }
 
     /// Ends the call with DEADLINE_EXCEEDED at `deadline` unless it ended before.
-    func enforce(deadline: ContinuousClock.Instant, for callID: UInt64) {
+    private func enforce(deadline: ContinuousClock.Instant, for callID: UInt64) {
         let remaining = deadline - ContinuousClock.now
         let timer = channel.eventLoop.scheduleTask(in: TimeAmount(remaining)) { [self] in
             abandon(callID, with: .deadlineExceeded())

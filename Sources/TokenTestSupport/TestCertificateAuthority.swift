@@ -72,19 +72,9 @@ public struct TestCertificateAuthority: Sendable {
     }
 
     private static func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestCertificateError(
-                message: "openssl \(arguments.first ?? ""): \(String(decoding: output, as: UTF8.self))"
-            )
+        let run = try CapturedRun.run("/usr/bin/env", ["openssl"] + arguments)
+        guard run.status == 0 else {
+            throw TestCertificateError(message: "openssl \(arguments.first ?? ""): \(run.output)")
         }
     }
 }
