@@ -11,7 +11,9 @@ let package = Package(
     products: [
         .library(name: "TokenCore", targets: ["TokenCore"]),
         .library(name: "TokenClient", targets: ["TokenClient"]),
+        .library(name: "TokenHTTP", targets: ["TokenHTTP"]),
         .executable(name: "tokend", targets: ["tokend"]),
+        .executable(name: "tokengate", targets: ["tokengate"]),
         .executable(name: "tokenctl", targets: ["tokenctl"]),
         .executable(name: "tokenbench", targets: ["tokenbench"]),
     ],
@@ -98,6 +100,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the OAuth endpoints of tokend and tokengate share (RFC 6749 errors and client
+        // credentials, RFC 7009/7662 forms, RFC 7662 answers).
+        .target(
+            name: "TokenOAuth",
+            dependencies: [
+                "TokenCore",
+                "TokenHTTP",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Prometheus backend the executables bootstrap (the libraries only record).
+        .target(
+            name: "TokenPrometheus",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The RPC runtime: server dispatch, authentication, client connection.
         .target(
             name: "TokenRPC",
@@ -148,6 +170,7 @@ let package = Package(
             dependencies: [
                 "TokenRPC",
                 "TokenHTTP",
+                "TokenOAuth",
                 "TokenStore",
                 "TokenCore",
                 "TokenWire",
@@ -173,19 +196,45 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // tokengate's routes: forward auth and introspection from one TokenValidator.
+        .target(
+            name: "TokenGate",
+            dependencies: [
+                "TokenClient",
+                "TokenCore",
+                "TokenHTTP",
+                "TokenOAuth",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         .executableTarget(
             name: "tokend",
             dependencies: [
                 "TokenServer",
                 "TokenHTTP",
+                "TokenPrometheus",
                 "TokenRedisStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tokengate",
+            dependencies: [
+                "TokenGate",
+                "TokenClient",
+                "TokenHTTP",
+                "TokenPrometheus",
+                "TokenRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -206,6 +255,9 @@ let package = Package(
                 "TokenStore",
                 "TokenRedisStore",
                 "TokenClient",
+                "TokenGate",
+                "TokenHTTP",
+                "TokenPrometheus",
                 "TokenRPC",
                 "TokenWire",
                 // SeededRandom: the same Zipf draws in every run.
@@ -343,6 +395,8 @@ let package = Package(
             name: "TokenServerTests",
             dependencies: [
                 "TokenServer",
+                "TokenGate",
+                "TokenOAuth",
                 "TokenHTTP",
                 "TokenRedisStore",
                 "TokenClient",

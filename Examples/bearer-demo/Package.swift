@@ -18,6 +18,8 @@ let package = Package(
             name: "bearer-demo",
             dependencies: [
                 .product(name: "TokenClient", package: "token-service"),
+                // RFC 6750: the Authorization header's parser and the challenge's format.
+                .product(name: "TokenHTTP", package: "token-service"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

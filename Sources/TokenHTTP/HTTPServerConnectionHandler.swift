@@ -3,8 +3,8 @@ import NIOHTTP1
 import ServiceLifecycle
 import TokenServerCore
 
-/// Sets up and serves the connections of an `HTTPServer`: the timeouts, the HTTP/1.1 codec (which
-/// answers a request that does not parse with 400) and a `NIOAsyncChannel`, then one request after
+/// Sets up and serves the connections of an `HTTPServer`: the timeouts, the HTTP/1.1 codec (a request
+/// that does not parse is answered 400, a head over 80 KiB 431) and a `NIOAsyncChannel`, then one request after
 /// another: read it whole, ask the responder, write the answer.
 struct HTTPServerConnectionHandler: ServerConnectionHandler {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
@@ -17,7 +17,8 @@ struct HTTPServerConnectionHandler: ServerConnectionHandler {
         try pipeline.addHandler(
             HTTPDeadlineHandler(readTimeout: configuration.readTimeout, idleTimeout: configuration.idleTimeout)
         )
-        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
+        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
+        try pipeline.addHandler(HTTPParserErrorResponder())
         return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
     }
 

@@ -3,8 +3,8 @@ import TokenCore
 import TokenHTTP
 
 /// What tokend's HTTP port serves, as a responder for `HTTPServer`: `GET /.well-known/jwks.json`,
-/// `/healthz`, `/readyz` and `/metrics`, to GET and HEAD; any other path is 404, any other method
-/// 405. Nothing here returns a secret.
+/// `/healthz`, `/readyz` and `/metrics`, to GET and HEAD, and with `oauth` the OAuth endpoints
+/// (`OAuthRoutes`); any other path is 404, any other method 405. Nothing here returns a secret.
 public struct HTTPRoutes: HTTPResponder {
     /// The JWK Set of the published keys and how long clients may cache it, in seconds.
     public var keySet: @Sendable () -> (json: String, maxAgeSeconds: UInt32)
@@ -12,20 +12,25 @@ public struct HTTPRoutes: HTTPResponder {
     public var readiness: @Sendable () async -> String?
     /// The metrics in the Prometheus text format; nil: `/metrics` is not served.
     public var metrics: (@Sendable () -> String)?
+    /// The OAuth endpoints (RFC 7009, 7662, 8414); nil: not served.
+    public var oauth: OAuthRoutes?
 
     /// Creates the routes.
     /// - Parameters:
     ///   - keySet: the JWK Set and its cache age.
     ///   - readiness: nil when ready, else the reason.
     ///   - metrics: the Prometheus text, or nil for no `/metrics`.
+    ///   - oauth: the OAuth endpoints, or nil for none.
     public init(
         keySet: @escaping @Sendable () -> (json: String, maxAgeSeconds: UInt32),
         readiness: @escaping @Sendable () async -> String?,
-        metrics: (@Sendable () -> String)? = nil
+        metrics: (@Sendable () -> String)? = nil,
+        oauth: OAuthRoutes? = nil
     ) {
         self.keySet = keySet
         self.readiness = readiness
         self.metrics = metrics
+        self.oauth = oauth
     }
 
     private static let knownPaths: Set<String> = ["/.well-known/jwks.json", "/healthz", "/readyz", "/metrics"]
@@ -34,6 +39,9 @@ public struct HTTPRoutes: HTTPResponder {
     /// - Parameter request: the request.
     /// - Returns: the route's answer, 404 or 405.
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        if let oauth, let response = await oauth.respond(to: request) {
+            return response
+        }
         guard Self.knownPaths.contains(request.path) else {
             return HTTPResponse(status: .notFound, body: "not found\n")
         }

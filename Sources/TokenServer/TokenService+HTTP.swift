@@ -1,16 +1,20 @@
 import Metrics
 import Synchronization
 import TokenCore
+import TokenRPC
 
 extension TokenService {
-    /// The HTTP port's routes for this service: the JWK Set that GetKeys answers, and readiness (the
-    /// store answers a read, a signing key is loaded, a shared store's revocations are followed).
+    /// The HTTP port's routes for this service: the JWK Set that GetKeys answers, readiness (the
+    /// store answers a read, a signing key is loaded, a shared store's revocations are followed),
+    /// and with `callers` the OAuth endpoints.
     /// - Parameters:
     ///   - readinessTimeout: how long readiness waits for the store.
+    ///   - callers: who may call the OAuth endpoints; nil: they are not served.
     ///   - metrics: the Prometheus text of `/metrics`, or nil for no `/metrics`.
     /// - Returns: the routes, a responder for `HTTPServer`.
     public func httpRoutes(
         readinessTimeout: Duration = .seconds(2),
+        callers: CallerRegistry? = nil,
         metrics: (@Sendable () -> String)? = nil
     ) -> HTTPRoutes {
         HTTPRoutes(
@@ -19,7 +23,8 @@ extension TokenService {
                 return (response.jwksJSON, response.cacheMaxAgeSeconds)
             },
             readiness: { [self] in await self.readiness(timeout: readinessTimeout) },
-            metrics: metrics
+            metrics: metrics,
+            oauth: callers.map(oauthRoutes)
         )
     }
 

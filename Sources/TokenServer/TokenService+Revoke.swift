@@ -1,3 +1,4 @@
+import Logging
 import TokenCore
 import TokenRPC
 import TokenStore
@@ -10,6 +11,11 @@ extension TokenService {
     static let maxLoggedReasonBytes = 256
 
     func revoke(_ request: RevokeRequest, context: RPCContext) async throws -> RevokeResponse {
+        try await revoke(request, caller: context.caller, logger: context.logger)
+    }
+
+    /// Revoke, for `caller` (the RPC method's, or the HTTP port's RFC 7009 endpoint's).
+    func revoke(_ request: RevokeRequest, caller: Caller?, logger: Logger) async throws -> RevokeResponse {
         guard let target = request.target else {
             throw RPCError(code: .invalidArgument, message: "no revocation target set")
         }
@@ -37,7 +43,7 @@ extension TokenService {
             try Self.checkRevokeValue(sessionID, name: "session_id")
             revocation = RevocationRequest(kind: .session, value: sessionID, revokedAt: now, expiresAt: coverEnd, reason: request.reason)
         case .subject(let subject):
-            guard context.caller?.has(.admin) == true else {
+            guard caller?.has(.admin) == true else {
                 throw RPCError(code: .permissionDenied, message: "revoking a subject needs the admin role")
             }
             try Self.checkRevokeValue(subject, name: "subject")
@@ -46,12 +52,12 @@ extension TokenService {
         let receipt = try await storeCall { try await store.revoke(revocation) }
         revocations.applyStored(receipt.event)
         // The audit log: who revoked what and why (the target and the reason are client text).
-        context.logger.info(
+        logger.info(
             "revoked",
             metadata: [
                 "kind": "\(receipt.event.kind)", "target": "\(LogText.escaped(receipt.event.value))",
                 "seq": "\(receipt.event.seq)", "sessions_revoked": "\(receipt.sessionsRevoked)",
-                "caller": "\(context.caller?.name ?? "")",
+                "caller": "\(caller?.name ?? "")",
                 "reason": "\(LogText.escaped(request.reason, maxBytes: Self.maxLoggedReasonBytes))",
             ]
         )

@@ -8,12 +8,17 @@ extension TokenService {
     /// - Throws: `UNAVAILABLE` on a shared store whose revocations this instance could not confirm
     ///   it follows within `sharedStateStaleAfter`: its memory may be missing revocations.
     func validate(_ request: ValidateRequest) throws(RPCError) -> ValidateResponse {
+        ValidateResponse(try verification(of: request.token, audience: request.audience.isEmpty ? nil : request.audience))
+    }
+
+    /// What Validate answers for `token` (and the HTTP port's introspection).
+    /// - Throws: `UNAVAILABLE` as `validate`.
+    func verification(of token: String, audience: String?) throws(RPCError) -> VerificationResult {
         guard revocations.isCurrent() else {
             throw .unavailable("revocation state unknown: the shared store cannot be followed")
         }
         let now = clock.now()
-        let audience = request.audience.isEmpty ? nil : request.audience
-        var result = verifier.verify(request.token, keys: keys.snapshot.keySet, audience: audience, now: now)
+        var result = verifier.verify(token, keys: keys.snapshot.keySet, audience: audience, now: now)
         // A revoked key's tokens are refused whatever their signature: the key is no longer
         // published (unknown here), or not yet dropped from this instance's ring (another one
         // revoked it and the reload is under way).
@@ -22,6 +27,6 @@ extension TokenService {
         {
             result = VerificationResult(reason: .revoked, claims: result.claims)
         }
-        return ValidateResponse(result)
+        return result
     }
 }

@@ -1,11 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Metrics
-import Prometheus
 import ServiceLifecycle
 import TokenCore
 import TokenHTTP
+import TokenPrometheus
 import TokenRPC
 import TokenRedisStore
 import TokenServer
@@ -75,7 +74,7 @@ struct Tokend: AsyncParsableCommand {
     @Option(help: "CA certificates, PEM: clients must present a certificate one of them signed (mutual TLS).")
     var tlsClientCa: String?
 
-    @Option(help: "HTTP port for the JWK Set, probes and metrics, HOST:PORT (default: off).")
+    @Option(help: "HTTP port for the JWK Set, probes, metrics and the OAuth endpoints, HOST:PORT (default: off).")
     var httpListen: String?
 
     @Option(help: "Seconds shutdown waits for calls in flight and open connections before closing them.")
@@ -143,16 +142,8 @@ struct Tokend: AsyncParsableCommand {
         }
         let logger = Logger(label: "tokend")
         // The one place metrics are bootstrapped; libraries only record.
-        let metricsRegistry = PrometheusCollectorRegistry()
-        var metricsFactory = PrometheusMetricsFactory(registry: metricsRegistry)
-        // Calls take microseconds to milliseconds; the default buckets start at 5 ms.
-        metricsFactory.defaultDurationHistogramBuckets = [
-            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
-            .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
-        ]
-        metricsFactory.valueHistogramBuckets["token_store_commit_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
-        MetricsSystem.bootstrap(metricsFactory)
+        let metricsRegistry = PrometheusBootstrap.bootstrap(
+            valueBuckets: ["token_store_commit_batch_size": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]])
 
         let endpoint: RPCEndpoint
         do {
@@ -203,7 +194,14 @@ struct Tokend: AsyncParsableCommand {
             http.host = httpEndpoint.host
             http.port = httpEndpoint.port
             http.drainTimeout = .seconds(drainTimeout)
-            let routes = tokenService.httpRoutes { [tokenService] in
+            // The OAuth endpoints take a token of up to 8 KiB in a form.
+            http.maxBodyBytes = 16_384
+            if !["localhost", "::1"].contains(http.host), !http.host.hasPrefix("127.") {
+                logger.warning(
+                    "the HTTP port is plain HTTP: API keys and tokens sent to its /oauth2 endpoints cross the network in clear; put a TLS proxy in front"
+                )
+            }
+            let routes = tokenService.httpRoutes(callers: registry) { [tokenService] in
                 tokenService.recordKeyMetrics()
                 return metricsRegistry.emitToString()
             }

@@ -15,7 +15,7 @@ SCENARIOS = [
     "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "verify.warm.cores",
     "verify.zipf", "verify.pause", "session.redis", "validate.rpc", "issue.rpc", "refresh.rpc", "revoke.rpc",
     "redis.set", "issue.rpc.redis", "refresh.rpc.redis", "revoke.rpc.redis", "propagation", "key.propagation",
-    "memory", "memory.cache",
+    "gate.auth", "gate.propagation", "memory", "memory.cache",
 ]
 MEMORY = ["memory", "memory.cache"]
 PLOTTED = ["verify.local", "verify.warm", "validate.rpc", "session.redis"]
@@ -51,7 +51,7 @@ def test_every_scenario_reports_its_figures(report):
         assert name in stdout
     timed = [name for name in SCENARIOS if name not in MEMORY]
     for name in timed:
-        if name not in ("propagation", "key.propagation"):
+        if name not in ("propagation", "key.propagation", "gate.propagation"):
             assert by_name[name]["ops_per_s"] > 0, name
     for name in timed:
         scenario = by_name[name]
@@ -59,7 +59,7 @@ def test_every_scenario_reports_its_figures(report):
     for name, baseline in [("mint", "sign.raw"), ("verify.local", "verify.raw"), ("verify.mirror", "verify.raw"),
                            ("verify.warm", "verify.raw"), ("verify.warm.cores", "verify.warm"),
                            ("verify.zipf", "verify.warm.cores"), ("session.redis", "verify.warm"),
-                           ("revoke.rpc.redis", "redis.set")]:
+                           ("revoke.rpc.redis", "redis.set"), ("gate.auth", "gate /healthz")]:
         assert by_name[name]["baseline"] == baseline
         assert by_name[name]["ratio"] > 0
     assert by_name["validate.rpc"]["baseline"].startswith("verify.raw ×")
@@ -69,6 +69,7 @@ def test_every_scenario_reports_its_figures(report):
         assert 16 <= by_name[name]["bytes_per_entry"] <= 1000, name
         assert "ratio" not in by_name[name]
     assert "ops_per_s" not in by_name["key.propagation"]
+    assert "ops_per_s" not in by_name["gate.propagation"]
 
 
 def test_results_json_in_the_report_matches(report):

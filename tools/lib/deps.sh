@@ -41,3 +41,9 @@ ensure_python_packages() {
             || python3 -m pip install --quiet --break-system-packages -r tools/interop/requirements.txt >&2
     fi
 }
+
+# The gateways the end-to-end tests put in front of tokengate: nginx (auth_request) and Caddy
+# (forward_auth), from Debian.
+ensure_gateway_packages() {
+    ensure_packages nginx:nginx caddy:caddy
+}

@@ -1,6 +1,8 @@
 import Hummingbird
 import TokenClient
 import TokenCore
+import enum TokenHTTP.BearerChallenge
+import enum TokenHTTP.HTTPAuthorization
 
 /// A request context that carries the claims of the request's verified bearer token.
 protocol AuthenticatedRequestContext: RequestContext {
@@ -44,28 +46,19 @@ struct BearerTokenMiddleware<Context: AuthenticatedRequestContext>: RouterMiddle
     /// - Throws: a 400 `invalid_request` challenge when the header names Bearer but is malformed.
     static func bearerToken(in request: Request) throws -> String? {
         guard let header = request.headers[.authorization] else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts[0].lowercased() == "bearer" else { return nil }
-        // RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-        let token = parts.count == 2 ? parts[1].drop(while: { $0 == " " }) : ""
-        let value = token.prefix { $0 != "=" }
-        let padding = token.dropFirst(value.count)
-        guard !value.isEmpty, value.unicodeScalars.allSatisfy(isTokenCharacter), padding.allSatisfy({ $0 == "=" })
-        else {
+        do {
+            guard case .bearer(let token) = try HTTPAuthorization(parsing: header) else { return nil }
+            return token
+        } catch {
             throw challenge(.badRequest, error: "invalid_request", description: "malformed authorization header")
-        }
-        return String(token)
-    }
-
-    private static func isTokenCharacter(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar {
-        case "a"..."z", "A"..."Z", "0"..."9", "-", ".", "_", "~", "+", "/": true
-        default: false
         }
     }
 
     private static func challenge(_ status: HTTPResponse.Status, error: String, description: String) -> HTTPError {
-        let header = #"Bearer error="\#(error)", error_description="\#(description)""#
-        return HTTPError(status, headers: [.wwwAuthenticate: header], message: description)
+        HTTPError(
+            status,
+            headers: [.wwwAuthenticate: BearerChallenge.header(error: error, description: description)],
+            message: description
+        )
     }
 }
