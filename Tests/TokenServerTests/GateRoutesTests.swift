@@ -309,7 +309,7 @@ import TokenWire
             let issued = try await server.client("issuer").issue(IssueRequest(subject: "grace"))
             let configuration = ValidatorHarness.configuration(port: server.port)
             try await ValidatorHarness.run(configuration, clock: server.clock) { validator in
-                try await Self.withGate(validator, configure: { $0.readTimeout = .milliseconds(200) }) { port in
+                try await Self.withGate(validator, configure: { $0.readTimeout = .seconds(3) }) { port in
                     let fields = (0..<101).map { "X-F\($0): v\r\n" }.joined()
                     let many = try await RawHTTP.exchange(port: port, "GET /auth HTTP/1.1\r\n\(fields)\r\n")
                     #expect(many.status == 431 && many.headers["connection"] == "close")
