@@ -13,7 +13,7 @@ import TokenRPC
     }
 
     @Test func authenticatesByKeyDigest() throws {
-        let registry = try TestServer.callers()
+        let registry = try RPCTestServer.callers()
         #expect(registry.authenticate(credential: "issuer-key") == Caller(name: "issuer", roles: [.issue]))
         #expect(registry.authenticate(credential: "admin-key")?.name == "root")
         #expect(registry.authenticate(credential: "issuer-kez") == nil)
@@ -30,7 +30,7 @@ import TokenRPC
     }
 
     @Test func loadsACallersFile() throws {
-        let registry = try withFile(TestServer.callersJSON) { try CallerRegistry(contentsOfFile: $0) }
+        let registry = try withFile(RPCTestServer.callersJSON) { try CallerRegistry(contentsOfFile: $0) }
         #expect(registry.authenticate(credential: "validator-key") == Caller(name: "validator", roles: [.validate]))
     }
 

@@ -18,11 +18,13 @@ import TokenRPC
             configuration: Self.patientConfiguration
         )
         await #expect(throws: RPCError.deadlineExceeded()) {
-            try await client.unary(TestServer.echo, RawBytes("first"), as: RawBytes.self, timeout: .milliseconds(200))
+            try await client.unary(
+                RPCTestServer.echo, RawBytes("first"), as: RawBytes.self, timeout: .milliseconds(200))
         }
         // A second call waits for the same attempt, bounded by its own deadline.
         await #expect(throws: RPCError.deadlineExceeded()) {
-            try await client.unary(TestServer.echo, RawBytes("second"), as: RawBytes.self, timeout: .milliseconds(200))
+            try await client.unary(
+                RPCTestServer.echo, RawBytes("second"), as: RawBytes.self, timeout: .milliseconds(200))
         }
         await client.close()
         await listener.close()
@@ -35,7 +37,7 @@ import TokenRPC
             configuration: Self.patientConfiguration
         )
         let call = Task {
-            try await client.unary(TestServer.echo, RawBytes("never sent"), as: RawBytes.self)
+            try await client.unary(RPCTestServer.echo, RawBytes("never sent"), as: RawBytes.self)
         }
         call.cancel()
         await #expect {

@@ -9,7 +9,11 @@ import TokenWire
 
 /// A real `RPCClient` against a real `RPCServer` over loopback.
 @Suite struct RPCClientTests {
-    private func client(_ server: TestServer, credential: String = "", configuration: RPCClientConfiguration = .init())
+    private func client(
+        _ server: RPCTestServer,
+        credential: String = "",
+        configuration: RPCClientConfiguration = .init()
+    )
         -> RPCClient
     {
         RPCClient(
@@ -20,13 +24,13 @@ import TokenWire
     }
 
     @Test func thousandConcurrentCallsOverOneConnection() async throws {
-        let server = try await TestServer.start(.init(maxConcurrentCalls: 2_000))
+        let server = try await RPCTestServer.start(.init(maxConcurrentCalls: 2_000))
         let client = client(server)
         let results = try await withThrowingTaskGroup(of: (Int, String, String).self) { group in
             for index in 0..<1_000 {
                 group.addTask {
-                    let echo = try await client.unary(TestServer.echo, RawBytes("call \(index)"), as: RawBytes.self)
-                    let id = try await client.unary(TestServer.callIDs, RawBytes([]), as: RawBytes.self)
+                    let echo = try await client.unary(RPCTestServer.echo, RawBytes("call \(index)"), as: RawBytes.self)
+                    let id = try await client.unary(RPCTestServer.callIDs, RawBytes([]), as: RawBytes.self)
                     return (index, echo.text, id.text)
                 }
             }
@@ -47,16 +51,16 @@ import TokenWire
     }
 
     @Test func laterCallCompletesFirst() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server)
         let order = Mutex<[String]>([])
         async let slow: RawBytes = {
-            let response = try await client.unary(TestServer.wait, RawBytes("gate"), as: RawBytes.self)
+            let response = try await client.unary(RPCTestServer.wait, RawBytes("gate"), as: RawBytes.self)
             order.withLock { $0.append("slow") }
             return response
         }()
         try await server.gates.wait("waiting gate")
-        _ = try await client.unary(TestServer.echo, RawBytes("fast"), as: RawBytes.self)
+        _ = try await client.unary(RPCTestServer.echo, RawBytes("fast"), as: RawBytes.self)
         order.withLock { $0.append("fast") }
         server.gates.open("gate")
         #expect(try await slow.text == "gate")
@@ -66,10 +70,10 @@ import TokenWire
     }
 
     @Test func serverErrorsArriveAsRPCError() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server, credential: "validator-key")
         await #expect(throws: RPCError(code: .permissionDenied, message: "requires role issue")) {
-            try await client.unary(TestServer.secure, RawBytes([]), as: RawBytes.self)
+            try await client.unary(RPCTestServer.secure, RawBytes([]), as: RawBytes.self)
         }
         await #expect(throws: RPCError(code: .unimplemented, message: "unknown method")) {
             try await client.unary("/test.Test/Missing", RawBytes([]), as: RawBytes.self)
@@ -79,52 +83,52 @@ import TokenWire
     }
 
     @Test func timeoutThrowsDeadlineExceededAndCancelsTheHandler() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server)
         // Connect first. A call's timeout also covers opening the connection; when that takes longer
         // than the timeout (a loaded machine), the call fails before it is sent, so the handler never
         // runs and "hang cancelled" would never open.
-        #expect(try await client.unary(TestServer.echo, RawBytes("connect"), as: RawBytes.self).text == "connect")
+        #expect(try await client.unary(RPCTestServer.echo, RawBytes("connect"), as: RawBytes.self).text == "connect")
         await #expect(throws: RPCError.deadlineExceeded()) {
-            try await client.unary(TestServer.hang, RawBytes([]), as: RawBytes.self, timeout: .milliseconds(50))
+            try await client.unary(RPCTestServer.hang, RawBytes([]), as: RawBytes.self, timeout: .milliseconds(50))
         }
         try await server.gates.wait("hang cancelled")
-        #expect(try await client.unary(TestServer.echo, RawBytes("alive"), as: RawBytes.self).text == "alive")
+        #expect(try await client.unary(RPCTestServer.echo, RawBytes("alive"), as: RawBytes.self).text == "alive")
         await client.close()
         await server.stop()
     }
 
     @Test func timeoutThatEndsBeforeTheCallIsSentThrowsDeadlineExceeded() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server)
         await #expect(throws: RPCError.deadlineExceeded()) {
-            try await client.unary(TestServer.hang, RawBytes([]), as: RawBytes.self, timeout: .zero)
+            try await client.unary(RPCTestServer.hang, RawBytes([]), as: RawBytes.self, timeout: .zero)
         }
-        #expect(try await client.unary(TestServer.echo, RawBytes("alive"), as: RawBytes.self).text == "alive")
+        #expect(try await client.unary(RPCTestServer.echo, RawBytes("alive"), as: RawBytes.self).text == "alive")
         await client.close()
         await server.stop()
     }
 
     @Test func unaryHandlersRunOnAnEventLoopAlsoAfterTheyAwait() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server)
-        #expect(try await client.unary(TestServer.executor, RawBytes([]), as: RawBytes.self).text == "event loop, event loop")
+        #expect(try await client.unary(RPCTestServer.executor, RawBytes([]), as: RawBytes.self).text == "event loop, event loop")
         await client.close()
         await server.stop()
     }
 
     @Test func synchronousMethodsAnswerAndFailLikeOthers() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server)
-        #expect(try await client.unary(TestServer.inline, RawBytes("call"), as: RawBytes.self).text == "inline call")
+        #expect(try await client.unary(RPCTestServer.inline, RawBytes("call"), as: RawBytes.self).text == "inline call")
         await #expect(throws: RPCError.notFound("no such thing")) {
-            try await client.unary(TestServer.inline, RawBytes("missing"), as: RawBytes.self)
+            try await client.unary(RPCTestServer.inline, RawBytes("missing"), as: RawBytes.self)
         }
         // Interleaved with asynchronous calls on the same connection, each answer reaches its caller.
         let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
             for index in 0..<200 {
                 group.addTask {
-                    let method = index % 2 == 0 ? TestServer.inline : TestServer.echo
+                    let method = index % 2 == 0 ? RPCTestServer.inline : RPCTestServer.echo
                     return (index, try await client.unary(method, RawBytes("\(index)"), as: RawBytes.self).text)
                 }
             }
@@ -137,16 +141,16 @@ import TokenWire
     }
 
     @Test func callsBeyondTheClientsLimitWaitForASlot() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server, configuration: .init(maxConcurrentCalls: 1))
         // The one slot is held by a call that waits for the gate "release".
-        let holder = Task { try await client.unary(TestServer.wait, RawBytes("release"), as: RawBytes.self) }
+        let holder = Task { try await client.unary(RPCTestServer.wait, RawBytes("release"), as: RawBytes.self) }
         try await server.gates.wait("waiting release")
         // A second call cannot be sent; its deadline passes while it waits for the slot.
         await #expect(throws: RPCError.deadlineExceeded()) {
-            try await client.unary(TestServer.echo, RawBytes("late"), as: RawBytes.self, timeout: .milliseconds(20))
+            try await client.unary(RPCTestServer.echo, RawBytes("late"), as: RawBytes.self, timeout: .milliseconds(20))
         }
-        let queued = Task { try await client.unary(TestServer.echo, RawBytes("queued"), as: RawBytes.self) }
+        let queued = Task { try await client.unary(RPCTestServer.echo, RawBytes("queued"), as: RawBytes.self) }
         server.gates.open("release")
         _ = try await holder.value
         #expect(try await queued.value.text == "queued")
@@ -155,10 +159,10 @@ import TokenWire
     }
 
     @Test func taskCancellationThrowsCancelledAndCancelsTheHandler() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server)
         let call = Task {
-            try await client.unary(TestServer.hang, RawBytes([]), as: RawBytes.self)
+            try await client.unary(RPCTestServer.hang, RawBytes([]), as: RawBytes.self)
         }
         try await server.gates.wait("hang started")
         call.cancel()
@@ -171,37 +175,37 @@ import TokenWire
     }
 
     @Test func reconnectsAfterServerRestart() async throws {
-        let first = try await TestServer.start()
+        let first = try await RPCTestServer.start()
         let port = first.port
         let client = RPCClient(
             endpoints: [RPCEndpoint(host: "127.0.0.1", port: port)],
             configuration: .init(backoff: .init(initial: .milliseconds(10), maximum: .milliseconds(50)))
         )
-        #expect(try await client.unary(TestServer.echo, RawBytes("one"), as: RawBytes.self).text == "one")
+        #expect(try await client.unary(RPCTestServer.echo, RawBytes("one"), as: RawBytes.self).text == "one")
         await first.stop()
         // Hold the port while the server is down, so that no server of a test running alongside
         // takes it.
         let down = try RefusingPort(port: port)
         await #expect {
-            try await client.unary(TestServer.echo, RawBytes("down"), as: RawBytes.self)
+            try await client.unary(RPCTestServer.echo, RawBytes("down"), as: RawBytes.self)
         } throws: { error in
             (error as? RPCError)?.code == .unavailable
         }
         down.release()
-        let second = try await TestServer.start(port: port)
-        #expect(try await client.unary(TestServer.echo, RawBytes("two"), as: RawBytes.self).text == "two")
+        let second = try await RPCTestServer.start(port: port)
+        #expect(try await client.unary(RPCTestServer.echo, RawBytes("two"), as: RawBytes.self).text == "two")
         await client.close()
         await second.stop()
     }
 
     @Test func triesTheNextEndpointWhenTheFirstIsDead() async throws {
         let dead = try RefusingPort()
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = RPCClient(endpoints: [
             RPCEndpoint(host: "127.0.0.1", port: dead.port),
             RPCEndpoint(host: "127.0.0.1", port: server.port),
         ])
-        #expect(try await client.unary(TestServer.echo, RawBytes("second"), as: RawBytes.self).text == "second")
+        #expect(try await client.unary(RPCTestServer.echo, RawBytes("second"), as: RawBytes.self).text == "second")
         await client.close()
         await server.stop()
         dead.release()
@@ -211,7 +215,7 @@ import TokenWire
         let dead = try RefusingPort()
         let client = RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: dead.port)])
         await #expect {
-            try await client.unary(TestServer.echo, RawBytes("x"), as: RawBytes.self)
+            try await client.unary(RPCTestServer.echo, RawBytes("x"), as: RawBytes.self)
         } throws: { error in
             (error as? RPCError)?.code == .unavailable
         }
@@ -220,10 +224,10 @@ import TokenWire
     }
 
     @Test func streamIsAnAsyncSequence() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server, credential: "validator-key")
         var received: [String] = []
-        for try await message in client.serverStreaming(TestServer.count, RawBytes("5"), as: RawBytes.self) {
+        for try await message in client.serverStreaming(RPCTestServer.count, RawBytes("5"), as: RawBytes.self) {
             received.append(message.text)
         }
         #expect(received == ["0", "1", "2", "3", "4"])
@@ -232,10 +236,10 @@ import TokenWire
     }
 
     @Test func streamErrorIsThrownFromTheSequence() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server)
         await #expect(throws: RPCError(code: .unauthenticated, message: "missing credential")) {
-            for try await _ in client.serverStreaming(TestServer.count, RawBytes("5"), as: RawBytes.self) {}
+            for try await _ in client.serverStreaming(RPCTestServer.count, RawBytes("5"), as: RawBytes.self) {}
         }
         await client.close()
         await server.stop()
@@ -244,9 +248,9 @@ import TokenWire
     @Test func slowStreamConsumerIsCutOffWithResourceExhausted() async throws {
         // The server never cuts a slow stream (its writer waits for the socket), so only the client's
         // limit can end it, however slowly a loaded machine drains the socket.
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server, configuration: .init(maxBufferedStreamMessages: 4))
-        let stream = client.serverStreaming(TestServer.flood, RawBytes([]), as: RawBytes.self)
+        let stream = client.serverStreaming(RPCTestServer.flood, RawBytes([]), as: RawBytes.self)
         // The client cancels the call once its buffer overflows; the server's writer then fails.
         try await server.gates.wait("flood ended CANCELLED")
         var received = 0
@@ -254,16 +258,16 @@ import TokenWire
             for try await _ in stream { received += 1 }
         }
         #expect(received == 4)
-        #expect(try await client.unary(TestServer.echo, RawBytes("alive"), as: RawBytes.self).text == "alive")
+        #expect(try await client.unary(RPCTestServer.echo, RawBytes("alive"), as: RawBytes.self).text == "alive")
         await client.close()
         await server.stop()
     }
 
     @Test func connectionLossFailsCallsInFlightWithUnavailable() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let client = client(server)
         let call = Task {
-            try await client.unary(TestServer.wait, RawBytes("never"), as: RawBytes.self)
+            try await client.unary(RPCTestServer.wait, RawBytes("never"), as: RawBytes.self)
         }
         try await server.gates.wait("waiting never")
         await server.stop()
@@ -279,8 +283,8 @@ import TokenWire
         let gates = Gates()
         let server = RPCServer(
             configuration: .init(host: "127.0.0.1", port: 0),
-            methods: TestServer.methods(gates: gates),
-            callers: try TestServer.callers(),
+            methods: RPCTestServer.methods(gates: gates),
+            callers: try RPCTestServer.callers(),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         let group = ServiceGroup(
@@ -291,10 +295,10 @@ import TokenWire
         let port = try await server.listeningAddress().port
         let client = RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: port)])
         let unary = Task {
-            try await client.unary(TestServer.wait, RawBytes("drain"), as: RawBytes.self)
+            try await client.unary(RPCTestServer.wait, RawBytes("drain"), as: RawBytes.self)
         }
         try await gates.wait("waiting drain")
-        var stream = client.serverStreaming(TestServer.forever, RawBytes([]), as: RawBytes.self).makeAsyncIterator()
+        var stream = client.serverStreaming(RPCTestServer.forever, RawBytes([]), as: RawBytes.self).makeAsyncIterator()
         #expect(try await stream.next()?.text == "first")
 
         await group.triggerGracefulShutdown()
@@ -309,19 +313,19 @@ import TokenWire
 
     @Test func logsOneLinePerCallWithoutCredentials() async throws {
         let records = LogRecords()
-        let server = try await TestServer.start(logger: Logger(label: "test", factory: { _ in records.handler() }))
+        let server = try await RPCTestServer.start(logger: Logger(label: "test", factory: { _ in records.handler() }))
         let client = client(server, credential: "issuer-key")
-        _ = try await client.unary(TestServer.secure, RawBytes("payload-secret"), as: RawBytes.self)
-        _ = try? await client.unary(TestServer.fail, RawBytes([]), as: RawBytes.self)
+        _ = try await client.unary(RPCTestServer.secure, RawBytes("payload-secret"), as: RawBytes.self)
+        _ = try? await client.unary(RPCTestServer.fail, RawBytes([]), as: RawBytes.self)
         await client.close()
         await server.stop()
         let calls = records.entries.filter { $0.message == "call finished" }
-        let secure = try #require(calls.first { $0.metadata["method"] == TestServer.secure })
+        let secure = try #require(calls.first { $0.metadata["method"] == RPCTestServer.secure })
         #expect(secure.level == .debug)
         #expect(secure.metadata["caller"] == "issuer")
         #expect(secure.metadata["code"] == "OK")
         #expect(secure.metadata["duration"] != nil)
-        let failed = try #require(calls.first { $0.metadata["method"] == TestServer.fail })
+        let failed = try #require(calls.first { $0.metadata["method"] == RPCTestServer.fail })
         #expect(failed.level == .notice)
         #expect(failed.metadata["code"] == "INTERNAL")
         for entry in records.entries {

@@ -9,18 +9,18 @@ import TokenWire
 /// connections than allowed, a hostile method name. Real loopback servers throughout.
 @Suite struct RPCServerAbuseTests {
     /// A fresh connection gets an echo answered.
-    private static func expectServes(_ server: TestServer) async throws {
+    private static func expectServes(_ server: RPCTestServer) async throws {
         let connection = try await RawConnection.connect(port: server.port)
-        try await connection.send(RpcRequest(callID: 1, method: TestServer.echo, payload: Array("served".utf8)))
+        try await connection.send(RpcRequest(callID: 1, method: RPCTestServer.echo, payload: Array("served".utf8)))
         #expect(await connection.next() == RpcResponse(callID: 1, payload: Array("served".utf8), endOfStream: true))
         await connection.close()
     }
 
     /// Every kind of method: synchronous (like Validate, GetKeys, Health), deferred (like Issue),
     /// in a task (like Refresh), and a stream (like WatchRevocations).
-    @Test(arguments: [TestServer.inline, TestServer.deferredEcho, TestServer.echo, TestServer.flood])
+    @Test(arguments: [RPCTestServer.inline, RPCTestServer.deferredEcho, RPCTestServer.echo, RPCTestServer.flood])
     func aClientThatNeverReadsIsNoLongerReadWhileOthersAreServed(method: String) async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         // Answers of 4 KiB fill the sockets' buffers in a few thousand calls, even on a slow machine.
         let payload = [UInt8](repeating: 0x46, count: 4_096)
         let flood = try await FloodingClient.start(
@@ -38,12 +38,12 @@ import TokenWire
     }
 
     @Test func aStreamWritingAsFastAsItCanDoesNotKeepItsConnectionFromBeingRead() async throws {
-        let server = try await TestServer.start()
+        let server = try await RPCTestServer.start()
         let connection = try await RawConnection.connect(port: server.port)
-        try await connection.send(RpcRequest(callID: 1, method: TestServer.flood))
+        try await connection.send(RpcRequest(callID: 1, method: RPCTestServer.flood))
         #expect(await connection.next()?.callID == 1)
         // A call and then a cancel on the same connection get through the stream's frames.
-        try await connection.send(RpcRequest(callID: 2, method: TestServer.echo, payload: Array("between".utf8)))
+        try await connection.send(RpcRequest(callID: 2, method: RPCTestServer.echo, payload: Array("between".utf8)))
         var echoed: RpcResponse?
         while echoed == nil, let response = await connection.next() {
             if response.callID == 2 { echoed = response }
@@ -56,19 +56,19 @@ import TokenWire
     }
 
     @Test func connectionsOverTheLimitAreClosedWhileTheOthersAreServed() async throws {
-        let server = try await TestServer.start(.init(maxConnections: 2))
+        let server = try await RPCTestServer.start(.init(maxConnections: 2))
         let first = try await RawConnection.connect(port: server.port)
         let second = try await RawConnection.connect(port: server.port)
         for (connection, id) in [(first, UInt64(1)), (second, 2)] {
-            try await connection.send(RpcRequest(callID: id, method: TestServer.echo, payload: [0x41]))
+            try await connection.send(RpcRequest(callID: id, method: RPCTestServer.echo, payload: [0x41]))
             #expect(await connection.next()?.callID == id)
         }
         let third = try await RawConnection.connect(port: server.port)
-        try? await third.send(RpcRequest(callID: 3, method: TestServer.echo, payload: [0x41]))
+        try? await third.send(RpcRequest(callID: 3, method: RPCTestServer.echo, payload: [0x41]))
         #expect(await third.next() == nil)
         // The connections within the limit go on.
         for (connection, id) in [(first, UInt64(4)), (second, 5)] {
-            try await connection.send(RpcRequest(callID: id, method: TestServer.echo, payload: [0x41]))
+            try await connection.send(RpcRequest(callID: id, method: RPCTestServer.echo, payload: [0x41]))
             #expect(await connection.next()?.callID == id)
         }
         // A closed connection frees its place (once the server has seen it close).
@@ -76,7 +76,7 @@ import TokenWire
         var served = false
         for _ in 0..<200 where !served {
             let next = try await RawConnection.connect(port: server.port)
-            try? await next.send(RpcRequest(callID: 6, method: TestServer.echo, payload: [0x41]))
+            try? await next.send(RpcRequest(callID: 6, method: RPCTestServer.echo, payload: [0x41]))
             served = await next.next()?.callID == 6
             await next.close()
         }
@@ -87,7 +87,7 @@ import TokenWire
 
     @Test func aHostileMethodNameIsLoggedOnlyEscapedAndTruncated() async throws {
         let records = LogRecords()
-        let server = try await TestServer.start(logger: Logger(label: "test", factory: { _ in records.handler() }))
+        let server = try await RPCTestServer.start(logger: Logger(label: "test", factory: { _ in records.handler() }))
         let forged = "2026-12-05T14:13:33+0000 notice tokend: caller=root code=OK [TokenRPC] call finished"
         let hostile = "/x\n" + forged + "\r\n" + String(repeating: "A", count: 65_000)
         let connection = try await RawConnection.connect(port: server.port)

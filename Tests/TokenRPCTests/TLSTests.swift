@@ -42,19 +42,19 @@ import TokenWire
     @Test func aCallRoundTripsOverTLS() async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let server = try await TestServer.start(
+        let server = try await RPCTestServer.start(
             Self.servingOne(certificates)
         )
         // Checked against the certificate's IP address, then against its DNS name.
         let byAddress = Self.client(port: server.port, .init(trustRootsFile: certificates.one.certificateFile))
-        let reply = try await byAddress.unary(TestServer.echo, RawBytes("over tls"), as: RawBytes.self)
+        let reply = try await byAddress.unary(RPCTestServer.echo, RawBytes("over tls"), as: RawBytes.self)
         #expect(reply == RawBytes("over tls"))
         let byName = Self.client(
             port: server.port,
             host: "localhost",
             .init(trustRootsFile: certificates.one.certificateFile)
         )
-        #expect(try await byName.unary(TestServer.inline, RawBytes("x"), as: RawBytes.self) == RawBytes("inline x"))
+        #expect(try await byName.unary(RPCTestServer.inline, RawBytes("x"), as: RawBytes.self) == RawBytes("inline x"))
         await byAddress.close()
         await byName.close()
         await server.stop()
@@ -65,22 +65,22 @@ import TokenWire
         defer { certificates.remove() }
         // A certificate for a name only: connecting by address, the name decides.
         let named = try certificates.one.issue("named", alternativeNames: ["DNS:tokens.internal"])
-        let server = try await TestServer.start(
+        let server = try await RPCTestServer.start(
             Self.serverConfiguration(
                 .init(certificateChainFile: named.certificateFile, privateKeyFile: named.privateKeyFile)
             )
         )
         let trust = certificates.one.certificateFile
         let right = Self.client(port: server.port, .init(trustRootsFile: trust, serverName: "tokens.internal"))
-        #expect(try await right.unary(TestServer.echo, RawBytes("x"), as: RawBytes.self) == RawBytes("x"))
+        #expect(try await right.unary(RPCTestServer.echo, RawBytes("x"), as: RawBytes.self) == RawBytes("x"))
         let wrong = Self.client(port: server.port, .init(trustRootsFile: trust, serverName: "tokens.example"))
         await #expect {
-            try await wrong.unary(TestServer.echo, RawBytes("x"), as: RawBytes.self)
+            try await wrong.unary(RPCTestServer.echo, RawBytes("x"), as: RawBytes.self)
         } throws: { Self.isRefused($0) }
         // Without a name, the address must be in the certificate, and it is not.
         let byAddress = Self.client(port: server.port, .init(trustRootsFile: trust))
         await #expect {
-            try await byAddress.unary(TestServer.echo, RawBytes("x"), as: RawBytes.self)
+            try await byAddress.unary(RPCTestServer.echo, RawBytes("x"), as: RawBytes.self)
         } throws: { Self.isRefused($0) }
         for client in [right, wrong, byAddress] {
             await client.close()
@@ -91,12 +91,12 @@ import TokenWire
     @Test func aServerCertificateFromAnotherCAIsRefused() async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let server = try await TestServer.start(
+        let server = try await RPCTestServer.start(
             Self.servingOne(certificates)
         )
         let client = Self.client(port: server.port, .init(trustRootsFile: certificates.two.certificateFile))
         await #expect {
-            try await client.unary(TestServer.echo, RawBytes("x"), as: RawBytes.self)
+            try await client.unary(RPCTestServer.echo, RawBytes("x"), as: RawBytes.self)
         } throws: { Self.isRefused($0) }
         await client.close()
         await server.stop()
@@ -105,13 +105,13 @@ import TokenWire
     @Test func mutualTLSRefusesClientsWithoutACertificateFromItsCA() async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let server = try await TestServer.start(
+        let server = try await RPCTestServer.start(
             Self.servingOne(certificates, clientCA: certificates.one)
         )
         let trust = certificates.one.certificateFile
         let anonymous = Self.client(port: server.port, .init(trustRootsFile: trust))
         await #expect {
-            try await anonymous.unary(TestServer.echo, RawBytes("x"), as: RawBytes.self)
+            try await anonymous.unary(RPCTestServer.echo, RawBytes("x"), as: RawBytes.self)
         } throws: { Self.isRefused($0) }
 
         let foreign = Self.client(
@@ -123,7 +123,7 @@ import TokenWire
             )
         )
         await #expect {
-            try await foreign.unary(TestServer.echo, RawBytes("x"), as: RawBytes.self)
+            try await foreign.unary(RPCTestServer.echo, RawBytes("x"), as: RawBytes.self)
         } throws: { Self.isRefused($0) }
 
         let member = Self.client(
@@ -134,7 +134,7 @@ import TokenWire
                 privateKeyFile: certificates.clientOne.privateKeyFile
             )
         )
-        #expect(try await member.unary(TestServer.echo, RawBytes("in"), as: RawBytes.self) == RawBytes("in"))
+        #expect(try await member.unary(RPCTestServer.echo, RawBytes("in"), as: RawBytes.self) == RawBytes("in"))
         for client in [anonymous, foreign, member] {
             await client.close()
         }
@@ -144,12 +144,12 @@ import TokenWire
     @Test func plaintextOnATLSPortIsClosedAndTheServerKeepsServing() async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let server = try await TestServer.start(
+        let server = try await RPCTestServer.start(
             Self.servingOne(certificates)
         )
         // A well-formed plaintext request frame.
         let frame = try FrameEncoder().encode(
-            RpcRequest(callID: 1, method: TestServer.echo, payload: Array("clear".utf8)),
+            RpcRequest(callID: 1, method: RPCTestServer.echo, payload: Array("clear".utf8)),
             allocator: ByteBufferAllocator()
         )
         let received = try await ByteSink.exchange(port: server.port, send: frame)
@@ -157,7 +157,7 @@ import TokenWire
         #expect(received.isEmpty || received.first == 0x15)
 
         let client = Self.client(port: server.port, .init(trustRootsFile: certificates.one.certificateFile))
-        #expect(try await client.unary(TestServer.echo, RawBytes("after"), as: RawBytes.self) == RawBytes("after"))
+        #expect(try await client.unary(RPCTestServer.echo, RawBytes("after"), as: RawBytes.self) == RawBytes("after"))
         await client.close()
         await server.stop()
     }
@@ -169,11 +169,11 @@ import TokenWire
         let key = certificates.directory + "/served.key"
         try FileManager.default.copyItem(atPath: certificates.serverOne.certificateFile, toPath: chain)
         try FileManager.default.copyItem(atPath: certificates.serverOne.privateKeyFile, toPath: key)
-        let server = try await TestServer.start(
+        let server = try await RPCTestServer.start(
             Self.serverConfiguration(.init(certificateChainFile: chain, privateKeyFile: key))
         )
         let old = Self.client(port: server.port, .init(trustRootsFile: certificates.one.certificateFile))
-        #expect(try await old.unary(TestServer.echo, RawBytes("before"), as: RawBytes.self) == RawBytes("before"))
+        #expect(try await old.unary(RPCTestServer.echo, RawBytes("before"), as: RawBytes.self) == RawBytes("before"))
 
         for (source, target) in [
             (certificates.serverTwo.certificateFile, chain), (certificates.serverTwo.privateKeyFile, key),
@@ -185,19 +185,19 @@ import TokenWire
 
         // New connections get the new certificate: CA two's clients connect, CA one's no longer do.
         let new = Self.client(port: server.port, .init(trustRootsFile: certificates.two.certificateFile))
-        #expect(try await new.unary(TestServer.echo, RawBytes("new"), as: RawBytes.self) == RawBytes("new"))
+        #expect(try await new.unary(RPCTestServer.echo, RawBytes("new"), as: RawBytes.self) == RawBytes("new"))
         let stale = Self.client(port: server.port, .init(trustRootsFile: certificates.one.certificateFile))
         await #expect {
-            try await stale.unary(TestServer.echo, RawBytes("x"), as: RawBytes.self)
+            try await stale.unary(RPCTestServer.echo, RawBytes("x"), as: RawBytes.self)
         } throws: { Self.isRefused($0) }
         // The connection opened before the reload keeps working.
-        #expect(try await old.unary(TestServer.echo, RawBytes("still"), as: RawBytes.self) == RawBytes("still"))
+        #expect(try await old.unary(RPCTestServer.echo, RawBytes("still"), as: RawBytes.self) == RawBytes("still"))
 
         // A reload from files that are not usable keeps the current certificates.
         try Data("not a key".utf8).write(to: URL(fileURLWithPath: key))
         await #expect(throws: RPCConfigurationError.self) { try await server.server.reloadTLS() }
         let after = Self.client(port: server.port, .init(trustRootsFile: certificates.two.certificateFile))
-        #expect(try await after.unary(TestServer.echo, RawBytes("kept"), as: RawBytes.self) == RawBytes("kept"))
+        #expect(try await after.unary(RPCTestServer.echo, RawBytes("kept"), as: RawBytes.self) == RawBytes("kept"))
         for client in [old, new, stale, after] {
             await client.close()
         }
@@ -210,7 +210,7 @@ import TokenWire
         let file = directory + "/empty.pem"
         try Data().write(to: URL(fileURLWithPath: file))
         await #expect(throws: RPCConfigurationError.self) {
-            _ = try await TestServer.start(
+            _ = try await RPCTestServer.start(
                 Self.serverConfiguration(.init(certificateChainFile: file, privateKeyFile: file))
             )
         }

@@ -1,7 +1,7 @@
 import TokenClient
 import TokenRPC
 
-/// A client per test caller (`TestServer.callers`, and "" for none and "wrong-key" for an unknown
+/// A client per test caller (`TokenTestServer.callers`, and "" for none and "wrong-key" for an unknown
 /// key), each presenting its name as its API key, to one loopback port; and the service's tasks.
 struct CallerClients: Sendable {
     private let clients: [String: TokenServiceClient]
@@ -12,7 +12,7 @@ struct CallerClients: Sendable {
     ///   - tasks: the tasks running the service and its server, cancelled by `stop()` last first.
     init(port: Int, tasks: [Task<Void, any Error>]) {
         var clients: [String: TokenServiceClient] = [:]
-        for name in TestServer.callers.map(\.name) + ["", "wrong-key"] {
+        for name in TokenTestServer.callers.map(\.name) + ["", "wrong-key"] {
             clients[name] = TokenServiceClient(
                 wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: port)], credential: name)
             )

@@ -66,7 +66,7 @@ import TokenWire
     }
 
     @Test func aValidTokenIsAnsweredWithWhoItSpeaksFor() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issued = try await server.client("issuer").issue(
                 IssueRequest(subject: "alice", audience: ["api"], scopes: ["read", "write"]))
             let configuration = ValidatorHarness.configuration(port: server.port) { $0.audience = "api" }
@@ -90,7 +90,7 @@ import TokenWire
     }
 
     @Test func refusalsFollowRFC6750() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let client = server.client("admin")
             let issued = try await client.issue(IssueRequest(subject: "bob", audience: ["api"]))
             let configuration = ValidatorHarness.configuration(port: server.port) { $0.audience = "api" }
@@ -135,7 +135,7 @@ import TokenWire
     }
 
     @Test func claimsCannotAddHeaders() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let subject = "José\r\nX-Auth-Scope: admin %41 "
             let issued = try await server.client("issuer").issue(IssueRequest(subject: subject, scopes: ["a%b"]))
             let configuration = ValidatorHarness.configuration(port: server.port)
@@ -152,7 +152,7 @@ import TokenWire
     }
 
     @Test func anUnknownRevocationStateIs503UnderFailClosedAndNeverValid() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issued = try await server.client("issuer").issue(IssueRequest(subject: "carol"))
             let proxy = try await TCPProxy(upstreamPort: server.port)
             let configuration = ValidatorHarness.configuration(port: proxy.port, staleAfter: .seconds(1)) {
@@ -205,7 +205,7 @@ import TokenWire
     }
 
     @Test func introspectionFollowsRFC7662() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let client = server.client("admin")
             let issued = try await client.issue(IssueRequest(subject: "erin", audience: ["api", "web"], scopes: ["read"]))
             let configuration = ValidatorHarness.configuration(port: server.port)
@@ -267,7 +267,7 @@ import TokenWire
     }
 
     @Test func healthMetricsAndUnknownPaths() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issued = try await server.client("issuer").issue(IssueRequest(subject: "frank"))
             let configuration = ValidatorHarness.configuration(port: server.port)
             try await ValidatorHarness.run(configuration, clock: server.clock) { validator in
@@ -305,7 +305,7 @@ import TokenWire
     }
 
     @Test func oversizedAndSlowRequestsAreRefusedWithoutHarmingOthers() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issued = try await server.client("issuer").issue(IssueRequest(subject: "grace"))
             let configuration = ValidatorHarness.configuration(port: server.port)
             try await ValidatorHarness.run(configuration, clock: server.clock) { validator in

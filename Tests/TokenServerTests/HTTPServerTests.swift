@@ -205,7 +205,7 @@ import TokenTestSupport
 /// The routes a `TokenService` gives the HTTP port.
 @Suite struct TokenServiceHTTPRoutesTests {
     @Test func theKeySetIsGetKeysAndReadinessFollowsTheStore() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let routes = server.service.httpRoutes(readinessTimeout: .seconds(30))
             let keys = try await server.client("").getKeys()
             let (json, maxAge) = routes.keySet()

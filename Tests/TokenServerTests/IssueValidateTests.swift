@@ -5,7 +5,7 @@ import TokenWire
 
 @Suite struct IssueValidateTests {
     @Test func issuedTokenValidatesWithItsClaims() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issued = try await server.client("issuer").issue(
                 IssueRequest(subject: "alice", audience: ["api"], scopes: ["read", "write"], extraClaimsJSON: #"{"tenant":"acme"}"#)
             )
@@ -27,7 +27,7 @@ import TokenWire
     }
 
     @Test func invalidTokensAreAnsweredWithOKAndAReason() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issued = try await server.client("issuer").issue(IssueRequest(subject: "alice", audience: ["api"]))
             let validator = server.client("validator")
 
@@ -54,7 +54,7 @@ import TokenWire
     }
 
     @Test func issueRejectsBadRequests() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issuer = server.client("issuer")
             let emptySubject = await #expect(throws: RPCError.self) {
                 try await issuer.issue(IssueRequest(subject: ""))
@@ -74,7 +74,7 @@ import TokenWire
     }
 
     @Test func aStoreThatCannotWriteIsUnavailableAndValidateGoesOn() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issued = try await server.client("issuer").issue(IssueRequest(subject: "alice"))
             await server.store.close()
             let issue = await #expect(throws: RPCError.self) {
@@ -91,7 +91,7 @@ import TokenWire
     }
 
     @Test func accessLifetimeIsCappedAtTheConfiguredTTL() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issuer = server.client("issuer")
             let long = try await issuer.issue(IssueRequest(subject: "alice", accessTTLSeconds: 100_000))
             #expect(long.expiresAt == server.clock.now() + 900)
@@ -101,7 +101,7 @@ import TokenWire
     }
 
     @Test func rolesAreEnforced() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let denied = await #expect(throws: RPCError.self) {
                 try await server.client("validator").issue(IssueRequest(subject: "alice"))
             }
@@ -134,7 +134,7 @@ import TokenWire
     }
 
     @Test func healthReportsTheEmbeddedStore() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let health = try await server.client("").health()
             #expect(health.serving)
             #expect(health.store == "embedded")

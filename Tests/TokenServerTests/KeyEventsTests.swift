@@ -37,13 +37,13 @@ import TokenWire
     }
 
     /// The signing key with this id, read from the embedded store's key files.
-    static func signingKey(_ keyID: String, of server: TestServer) throws -> SigningKey {
+    static func signingKey(_ keyID: String, of server: TokenTestServer) throws -> SigningKey {
         let url = URL(fileURLWithPath: server.directory + "/data/keys/\(keyID).der")
         return try SigningKey(pkcs8DER: Array(try Data(contentsOf: url)))
     }
 
     @Test func rotationsAndRemovalsAreEventsOfTheLogInOrderWithTheRevocationsAroundThem() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             var batches = try await Self.liveStream(server.client("validator"))
             let gateway = server.client("gateway")
             let before = try await gateway.revoke(RevokeRequest(target: .tokenID("before")))
@@ -69,7 +69,7 @@ import TokenWire
     }
 
     @Test func revokingThePreviousKeyRefusesItsTokensAndStopsPublishingIt() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             var batches = try await Self.liveStream(server.client("validator"))
             let old = try await server.client("issuer").issue(IssueRequest(subject: "alice"))
             let next = try #require(try await server.client("").getKeys().keys.first { $0.state == .next })

@@ -5,7 +5,7 @@ import TokenWire
 
 @Suite struct KeyRotationTests {
     @Test func rotationPromotesThePublishedNextKeyAndKeepsOldTokensValid() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let anonymous = server.client("")
             let before = try await anonymous.getKeys()
             #expect(before.cacheMaxAgeSeconds > 0)
@@ -41,7 +41,7 @@ import TokenWire
     }
 
     @Test func theScheduleRotatesAnAgedActiveKey() async throws {
-        try await TestServer.with(configure: { $0.rotateEvery = 3_600 }) { server in
+        try await TokenTestServer.with(configure: { $0.rotateEvery = 3_600 }) { server in
             let anonymous = server.client("")
             let next = try #require(try await anonymous.getKeys().keys.first { $0.state == .next })
             server.clock.advance(by: 3_600)
@@ -51,7 +51,7 @@ import TokenWire
     }
 
     @Test func es256KeysSignAndVerify() async throws {
-        try await TestServer.with(configure: { $0.algorithm = .es256 }) { server in
+        try await TokenTestServer.with(configure: { $0.algorithm = .es256 }) { server in
             let keys = try await server.client("").getKeys()
             #expect(keys.keys.allSatisfy { $0.algorithm == "ES256" })
             let issued = try await server.client("issuer").issue(IssueRequest(subject: "alice"))

@@ -12,11 +12,11 @@ import TokenWire
 /// RFC 8414 metadata, on a real service and HTTP server.
 @Suite struct OAuthRoutesTests {
     /// The service's HTTP routes, with the OAuth endpoints for the test callers, on a free port.
-    static func withPort<T>(_ server: TestServer, _ body: (Int) async throws -> T) async throws -> T {
+    static func withPort<T>(_ server: TokenTestServer, _ body: (Int) async throws -> T) async throws -> T {
         var configuration = HTTPServerConfiguration(maxBodyBytes: 16_384)
         configuration.port = 0
         let http = HTTPServer(
-            configuration: configuration, responder: server.service.httpRoutes(callers: TestServer.registry),
+            configuration: configuration, responder: server.service.httpRoutes(callers: TokenTestServer.registry),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let task = Task { try await http.run() }
         defer { task.cancel() }
@@ -43,7 +43,7 @@ import TokenWire
     }
 
     @Test func revocationIsRevokesEventAndAlways200ForWhatItCannotIdentify() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let admin = server.client("admin")
             let access = try await admin.login("alice")
             let refresh = try await admin.login("bob")
@@ -88,7 +88,7 @@ import TokenWire
     }
 
     @Test func callersNeedTheirRole() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issued = try await server.client("admin").login("carol")
             try await Self.withPort(server) { port in
                 let body = "token=\(issued.accessToken)"
@@ -116,7 +116,7 @@ import TokenWire
     }
 
     @Test func introspectionAnswersAsValidate() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let admin = server.client("admin")
             let issued = try await admin.login("dave", audience: ["api"])
             try await Self.withPort(server) { port in
@@ -138,7 +138,7 @@ import TokenWire
     }
 
     @Test func aStoreOutageIs503() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issued = try await server.client("admin").login("erin")
             try await Self.withPort(server) { port in
                 await server.store.close()
@@ -151,7 +151,7 @@ import TokenWire
     }
 
     @Test func theMetadataNamesTheEndpointsUnderTheIssuer() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             try await Self.withPort(server) { port in
                 let response = try await RawHTTP.get(port: port, "/.well-known/oauth-authorization-server")
                 #expect(response.status == 200 && response.headers["content-type"] == "application/json")

@@ -13,7 +13,7 @@ import TokenWire
 /// own, each with its own clock, store connection and RPC port: two `tokend` instances whose
 /// clocks may disagree.
 final class RedisInstancePair: Sendable {
-    /// One instance: its clock and a client per caller of `TestServer.callers`.
+    /// One instance: its clock and a client per caller of `TokenTestServer.callers`.
     struct Instance: Sendable {
         let clock: ManualClock
         let clients: CallerClients
@@ -79,7 +79,7 @@ final class RedisInstancePair: Sendable {
         rpc.host = "127.0.0.1"
         rpc.port = 0
         let server = RPCServer(
-            configuration: rpc, methods: service.methods, callers: TestServer.registry, logger: logger)
+            configuration: rpc, methods: service.methods, callers: TokenTestServer.registry, logger: logger)
         let tasks = [
             Task { try await service.run() },
             Task { try await server.run() },

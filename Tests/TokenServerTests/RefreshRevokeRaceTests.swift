@@ -131,7 +131,7 @@ struct RefreshRevokeRaceTests {
     @Test(arguments: [Target.session, .subject])
     func onTheEmbeddedStore(target: Target) async throws {
         // Tokens live a day here: the clock moves on by thousands of seconds during the test.
-        try await TestServer.with(configure: { $0.accessTTL = 86_400 }) { server in
+        try await TokenTestServer.with(configure: { $0.accessTTL = 86_400 }) { server in
             let sides = Sides(
                 issuer: server.client("issuer"), refresher: server.client("gateway"), revoker: server.client("admin"),
                 revocationSpread: 1)

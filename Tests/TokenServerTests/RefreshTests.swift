@@ -6,7 +6,7 @@ import TokenWire
 
 @Suite struct RefreshTests {
     @Test func refreshRotatesThePair() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let login = try await server.client("issuer").login("alice")
             #expect(!login.refreshToken.isEmpty)
             #expect(login.refreshExpiresAt == server.clock.now() + 2_592_000)
@@ -28,7 +28,7 @@ import TokenWire
     }
 
     @Test func retryWithinTheGraceGetsTheSamePair() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let login = try await server.client("issuer").login("alice")
             let gateway = server.client("gateway")
             let first = try await gateway.refresh(RefreshRequest(refreshToken: login.refreshToken))
@@ -40,7 +40,7 @@ import TokenWire
     }
 
     @Test func reuseAfterTheGraceRevokesTheSession() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let login = try await server.client("issuer").login("alice")
             let gateway = server.client("gateway")
             let rotated = try await gateway.refresh(RefreshRequest(refreshToken: login.refreshToken))
@@ -61,7 +61,7 @@ import TokenWire
     }
 
     @Test func graceZeroTreatsEveryRepeatAsReuse() async throws {
-        try await TestServer.with(configure: { $0.refreshReuseGrace = 0 }) { server in
+        try await TokenTestServer.with(configure: { $0.refreshReuseGrace = 0 }) { server in
             let login = try await server.client("issuer").login("alice")
             let gateway = server.client("gateway")
             let rotated = try await gateway.refresh(RefreshRequest(refreshToken: login.refreshToken))
@@ -74,7 +74,7 @@ import TokenWire
     }
 
     @Test func unknownExpiredAndRevokedRefreshTokensAreRejected() async throws {
-        try await TestServer.with(configure: { $0.refreshTTL = 3_600 }) { server in
+        try await TokenTestServer.with(configure: { $0.refreshTTL = 3_600 }) { server in
             let gateway = server.client("gateway")
             let unknown = await #expect(throws: RPCError.self) {
                 try await gateway.refresh(RefreshRequest(refreshToken: "not-a-token"))
@@ -98,7 +98,7 @@ import TokenWire
     }
 
     @Test func aForgedTokenNamingARealSessionIsRefusedAndTheSessionLivesOn() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let login = try await server.client("issuer").login("alice")
             let gateway = server.client("gateway")
             // The session id part is real; the secret part is not.
@@ -117,7 +117,7 @@ import TokenWire
     }
 
     @Test func sixtyFourRacingRefreshesMintExactlyOnePair() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let login = try await server.client("issuer").login("alice")
             let gateway = server.client("gateway")
             let answers = try await withThrowingTaskGroup(of: IssueResponse.self) { group in

@@ -5,7 +5,7 @@ import TokenWire
 
 @Suite struct RevokeTests {
     @Test func revokingAnAccessTokenLeavesItsSessionAlive() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let login = try await server.client("issuer").login("alice")
             let gateway = server.client("gateway")
             let sibling = try await gateway.refresh(RefreshRequest(refreshToken: login.refreshToken))
@@ -18,7 +18,7 @@ import TokenWire
     }
 
     @Test func revokingARefreshTokenRevokesItsSession() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let login = try await server.client("issuer").login("alice")
             let other = try await server.client("issuer").login("alice")
             let gateway = server.client("gateway")
@@ -30,7 +30,7 @@ import TokenWire
     }
 
     @Test func revokingByTokenIDAndSessionID() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let first = try await server.client("issuer").login("alice")
             let second = try await server.client("issuer").login("alice")
             let gateway = server.client("gateway")
@@ -49,7 +49,7 @@ import TokenWire
     }
 
     @Test func revokingASubjectEndsEverySessionButNotLaterLogins() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issuer = server.client("issuer")
             let a = try await issuer.login("alice")
             let b = try await issuer.login("alice")
@@ -71,7 +71,7 @@ import TokenWire
     }
 
     @Test func aLoginInTheSecondOfItsSubjectsRevocationIsAbortedAndALaterOneStands() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issuer = server.client("issuer")
             _ = try await server.client("admin").revoke(RevokeRequest(target: .subject("alice")))
             // Its token would carry an `iat` the revocation covers: refused rather than handed out dead.
@@ -85,7 +85,7 @@ import TokenWire
     }
 
     @Test func revokingIsIdempotentAndUnknownTargetsAreOK() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let login = try await server.client("issuer").login("alice")
             let gateway = server.client("gateway")
             let first = try await gateway.revoke(RevokeRequest(target: .sessionID(login.sessionID)))
@@ -104,7 +104,7 @@ import TokenWire
     }
 
     @Test func listSessionsRefusesASubjectWithMoreSessionsThanItsCap() async throws {
-        try await TestServer.with(configure: { $0.maxListedSessions = 2 }) { server in
+        try await TokenTestServer.with(configure: { $0.maxListedSessions = 2 }) { server in
             let issuer = server.client("issuer")
             let admin = server.client("admin")
             let first = try await issuer.login("alice")
@@ -122,7 +122,7 @@ import TokenWire
     }
 
     @Test func listSessionsShowsLiveSessionsWithMetadata() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let issuer = server.client("issuer")
             let first = try await issuer.issue(
                 IssueRequest(subject: "alice", withRefreshToken: true, metadata: ["user_agent": "curl/8", "ip": "127.0.0.1"])

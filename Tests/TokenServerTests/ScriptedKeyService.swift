@@ -62,7 +62,7 @@ final class ScriptedKeyService: Sendable {
         var logger = Logger(label: "scripted-key-service")
         logger.logLevel = .critical
         let server = RPCServer(
-            configuration: configuration, methods: methods, callers: TestServer.registry, logger: logger)
+            configuration: configuration, methods: methods, callers: TokenTestServer.registry, logger: logger)
         task = Task { try await server.run() }
         port = try await server.listeningAddress().port
         self.state = state

@@ -16,7 +16,7 @@ import TokenWire
     }
 
     @Test func everyRevokedTokenIsRejectedAndPropagationIsTimed() async throws {
-        try await TestServer.with(configure: Self.fastHeartbeats) { server in
+        try await TokenTestServer.with(configure: Self.fastHeartbeats) { server in
             let configuration = ValidatorHarness.configuration(port: server.port)
             try await ValidatorHarness.run(configuration, clock: server.clock) { validator in
                 let issuer = server.client("issuer")
@@ -57,7 +57,7 @@ import TokenWire
     }
 
     @Test func cachedTokensHonourRevocationExpiryAndTheBound() async throws {
-        try await TestServer.with(configure: Self.fastHeartbeats) { server in
+        try await TokenTestServer.with(configure: Self.fastHeartbeats) { server in
             let configuration = ValidatorHarness.configuration(port: server.port) { $0.cacheCapacity = 50 }
             try await ValidatorHarness.run(configuration, clock: server.clock) { validator in
                 let issuer = server.client("issuer")
@@ -103,7 +103,7 @@ import TokenWire
     }
 
     @Test func strictCallsAskTheServiceAndLocalFailuresNeedNoCall() async throws {
-        try await TestServer.with(configure: Self.fastHeartbeats) { server in
+        try await TokenTestServer.with(configure: Self.fastHeartbeats) { server in
             let configuration = ValidatorHarness.configuration(port: server.port)
             try await ValidatorHarness.run(configuration, clock: server.clock) { validator in
                 let login = try await server.client("issuer").issue(IssueRequest(subject: "alice"))
@@ -139,7 +139,7 @@ import TokenWire
     }
 
     @Test func clientsFailOverToTheNextEndpoint() async throws {
-        try await TestServer.with(configure: Self.fastHeartbeats) { server in
+        try await TokenTestServer.with(configure: Self.fastHeartbeats) { server in
             // Nothing listens on port 1 of the loopback address: every connection there is refused.
             let endpoints = [RPCEndpoint(host: "127.0.0.1", port: 1), RPCEndpoint(host: "127.0.0.1", port: server.port)]
             let admin = TokenServiceClient(endpoints: endpoints, credential: "admin")
@@ -158,7 +158,7 @@ import TokenWire
     }
 
     @Test func keyRotationUnderLoadCausesNoUnknownKey() async throws {
-        try await TestServer.with(configure: Self.fastHeartbeats) { server in
+        try await TokenTestServer.with(configure: Self.fastHeartbeats) { server in
             let configuration = ValidatorHarness.configuration(port: server.port)
             try await ValidatorHarness.run(configuration, clock: server.clock) { validator in
                 let issuer = server.client("issuer")
@@ -204,7 +204,7 @@ import TokenWire
     }
 
     @Test func aFloodOfForgedKeyIDsCausesAtMostOneFetchPerCooldown() async throws {
-        try await TestServer.with(configure: Self.fastHeartbeats) { server in
+        try await TokenTestServer.with(configure: Self.fastHeartbeats) { server in
             let configuration = ValidatorHarness.configuration(port: server.port) {
                 $0.unknownKeyCooldown = .seconds(1)
             }

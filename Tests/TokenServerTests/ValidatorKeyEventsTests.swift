@@ -11,7 +11,7 @@ import TokenWire
 /// rotation cadence, and a revoked key's tokens refused, cached ones included.
 @Suite struct ValidatorKeyEventsTests {
     @Test func fiftyRotationsBackToBackCauseNoRefusalAtAValidator() async throws {
-        try await TestServer.with(configure: KeyEventsTests.fastHeartbeats) { server in
+        try await TokenTestServer.with(configure: KeyEventsTests.fastHeartbeats) { server in
             // A key fetch cannot help within the test: every key must come with its event, however
             // long a loaded machine makes it take.
             let configuration = ValidatorHarness.configuration(port: server.port) {
@@ -59,7 +59,7 @@ import TokenWire
     }
 
     @Test func aValidatorRefusesTheRevokedKeysTokensFreshAndCached() async throws {
-        try await TestServer.with(configure: KeyEventsTests.fastHeartbeats) { server in
+        try await TokenTestServer.with(configure: KeyEventsTests.fastHeartbeats) { server in
             let configuration = ValidatorHarness.configuration(port: server.port)
             try await ValidatorHarness.run(configuration, clock: server.clock) { validator in
                 let issuer = server.client("issuer")

@@ -12,7 +12,7 @@ import TokenWire
 
 @Suite struct WatchRevocationsTests {
     @Test func snapshotThenLiveEventsThenResume() async throws {
-        try await TestServer.with(configure: { $0.heartbeatInterval = .milliseconds(50) }) { server in
+        try await TokenTestServer.with(configure: { $0.heartbeatInterval = .milliseconds(50) }) { server in
             let gateway = server.client("gateway")
             let login = try await server.client("issuer").login("alice")
             let early = try await gateway.revoke(RevokeRequest(target: .tokenID(login.tokenID)))
@@ -54,7 +54,7 @@ import TokenWire
 
     @Test(arguments: [UInt64(0), 1])
     func aResumeFromAnotherEpochGetsASnapshot(epochOffset: UInt64) async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let gateway = server.client("gateway")
             let first = try await gateway.revoke(RevokeRequest(target: .tokenID("first")))
             let second = try await gateway.revoke(RevokeRequest(target: .tokenID("second")))
@@ -82,7 +82,7 @@ import TokenWire
     }
 
     @Test func aResumeAcrossSeveralPagesOfTheLogGetsEveryEventOnceInOrder() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             let gateway = server.client("gateway")
             // More events than one read of the log holds, revoked 50 at a time.
             let count = RevocationHub.eventsPerRead * 2 + 100
@@ -118,7 +118,7 @@ import TokenWire
 
     @Test(.timeLimit(.minutes(1)))
     func aSlowWatcherGetsTheWholeSnapshotReadFromTheStoreAsItTakesIt() async throws {
-        try await TestServer.with(hooked: true) { server in
+        try await TokenTestServer.with(hooked: true) { server in
             let hooks = try #require(server.hooks)
             let store = server.store
             let count = 5_000
@@ -178,7 +178,7 @@ import TokenWire
     }
 
     @Test func heartbeatsArriveWhenNothingHappens() async throws {
-        try await TestServer.with(configure: { $0.heartbeatInterval = .milliseconds(20) }) { server in
+        try await TokenTestServer.with(configure: { $0.heartbeatInterval = .milliseconds(20) }) { server in
             var batches = server.client("validator").watchRevocations(WatchRevocationsRequest(sinceSeq: 0)).makeAsyncIterator()
             var heartbeats = 0
             while heartbeats < 3, let batch = try await batches.next() {
@@ -191,7 +191,7 @@ import TokenWire
     }
 
     @Test func watchingNeedsTheValidateRole() async throws {
-        try await TestServer.with { server in
+        try await TokenTestServer.with { server in
             var batches = server.client("issuer").watchRevocations(WatchRevocationsRequest()).makeAsyncIterator()
             let error = await #expect(throws: RPCError.self) {
                 _ = try await batches.next()

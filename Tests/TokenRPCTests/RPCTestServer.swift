@@ -8,7 +8,7 @@ import TokenWire
 ///
 /// Handlers report what happened by opening gates named after the event (e.g. "hang started"), so
 /// tests wait for events instead of sleeping.
-final class TestServer: Sendable {
+final class RPCTestServer: Sendable {
     static let echo = "/test.Test/Echo"
     static let inline = "/test.Test/Inline"
     static let secure = "/test.Test/Secure"
@@ -56,7 +56,7 @@ final class TestServer: Sendable {
         port: Int = 0,
         gates: Gates = Gates(),
         logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-    ) async throws -> TestServer {
+    ) async throws -> RPCTestServer {
         var configuration = configuration
         configuration.host = "127.0.0.1"
         configuration.port = port
@@ -68,7 +68,7 @@ final class TestServer: Sendable {
         )
         let runTask = Task { try await server.run() }
         let address = try await server.listeningAddress()
-        return TestServer(server: server, gates: gates, port: address.port, runTask: runTask)
+        return RPCTestServer(server: server, gates: gates, port: address.port, runTask: runTask)
     }
 
     /// Cancels the server (closing every connection) and waits until it has stopped.

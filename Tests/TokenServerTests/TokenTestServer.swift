@@ -10,7 +10,7 @@ import TokenWire
 
 /// A real token service on a loopback port, on an embedded store in a fresh temporary directory,
 /// with a clock the test moves, and one client per caller of the callers file.
-final class TestServer: Sendable {
+final class TokenTestServer: Sendable {
     /// The callers every test server knows, by name: their API keys are their names.
     static let callers: [(name: String, roles: Set<Role>)] = [
         ("admin", [.admin]),
@@ -55,7 +55,7 @@ final class TestServer: Sendable {
     static func with<T>(
         configure: (inout TokenServiceConfiguration) -> Void = { _ in },
         hooked: Bool = false,
-        _ body: (TestServer) async throws -> T
+        _ body: (TokenTestServer) async throws -> T
     ) async throws -> T {
         let directory = try TemporaryDirectory.make(prefix: "tokend-test")
         var configuration = TokenServiceConfiguration(issuer: "https://tokens.test")
@@ -76,7 +76,7 @@ final class TestServer: Sendable {
             Task { try await server.run() },
         ]
         let address = try await server.listeningAddress()
-        let testServer = TestServer(
+        let testServer = TokenTestServer(
             clock: clock,
             store: store,
             hooks: hooks,
@@ -123,10 +123,10 @@ extension TokenServiceClient {
 }
 
 extension TokendProcess {
-    /// Writes a callers file for `TestServer.callers` (API key = name) into `directory`.
+    /// Writes a callers file for `TokenTestServer.callers` (API key = name) into `directory`.
     static func writeCallersFile(in directory: String) throws -> String {
         try TestCallers(
-            TestServer.callers.map { .init(name: $0.name, roles: $0.roles.map(\.rawValue), key: $0.name) }
+            TokenTestServer.callers.map { .init(name: $0.name, roles: $0.roles.map(\.rawValue), key: $0.name) }
         ).writeCallersFile(in: directory)
     }
 }
