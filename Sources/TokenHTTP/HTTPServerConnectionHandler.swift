@@ -34,7 +34,8 @@ struct HTTPServerConnectionHandler: ServerConnectionHandler {
                     }
                     channel.triggerUserOutboundEvent(HTTPConnectionEvent.requestComplete, promise: nil)
                     let response = await responder.respond(to: request)
-                    let close = !head.isKeepAlive
+                    // Shutting down: this answer is the connection's last, and says so.
+                    let close = !head.isKeepAlive || Task.isShuttingDownGracefully
                     try await write(response, to: request, close: close, outbound: outbound, channel: channel)
                     guard !close else { return }
                     channel.triggerUserOutboundEvent(HTTPConnectionEvent.responseSent, promise: nil)

@@ -139,6 +139,7 @@ import TokenTestSupport
         let busyReceived = RawHTTP.Response(raw: try await busy.collector.closed.futureResult.get())
         #expect(busyReceived.status == 200)
         #expect(busyReceived.body == "slow\n")
+        #expect(busyReceived.headers["connection"] == "close", "\(busyReceived.raw)")
         try await running.value
     }
 }
