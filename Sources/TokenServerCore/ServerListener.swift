@@ -36,7 +36,7 @@ public final class ServerListener<Handler: ServerConnectionHandler>: Sendable {
     ///   - handler: sets up and serves each connection.
     ///   - logger: receives the listener's events (bound, draining, refused connections at `debug`).
     ///   - eventLoopGroup: the event loops serving the connections.
-    ///   - metricsFactory: where `token_<name>_connections_refused_total` and, with TLS,
+    ///   - metricsFactory: where `token_<name>_connections_open`, `token_<name>_connections_refused_total` and, with TLS,
     ///     `token_<name>_tls_handshake_failures_total` are counted (the process's backend by default).
     public init(
         configuration: ServerListenerConfiguration,
@@ -52,7 +52,8 @@ public final class ServerListener<Handler: ServerConnectionHandler>: Sendable {
         let name = configuration.name
         self.openConnections = OpenConnections(
             limit: configuration.maxConnections,
-            refused: Counter(label: "token_\(name)_connections_refused_total", factory: metricsFactory)
+            refused: Counter(label: "token_\(name)_connections_refused_total", factory: metricsFactory),
+            gauge: Gauge(label: "token_\(name)_connections_open", factory: metricsFactory)
         )
         self.tlsHandshakeFailures = configuration.tls.map { _ in
             Counter(label: "token_\(name)_tls_handshake_failures_total", factory: metricsFactory)
@@ -218,16 +219,19 @@ public final class ServerListener<Handler: ServerConnectionHandler>: Sendable {
     }
 }
 
-/// Counts a listener's open connections against its limit, and the ones refused over it in
+/// Counts a listener's open connections against its limit (published in
+/// `token_<name>_connections_open`), and the ones refused over it in
 /// `token_<name>_connections_refused_total`.
 private final class OpenConnections: Sendable {
     private let limit: Int
     private let open = Mutex(0)
     private let refused: Counter
+    private let gauge: Gauge
 
-    init(limit: Int, refused: Counter) {
+    init(limit: Int, refused: Counter, gauge: Gauge) {
         self.limit = limit
         self.refused = refused
+        self.gauge = gauge
     }
 
     var count: Int { open.withLock { $0 } }
@@ -235,17 +239,21 @@ private final class OpenConnections: Sendable {
     /// Counts `channel` until it closes.
     /// - Returns: false (and counts a refusal) when `limit` connections are open already.
     func open(_ channel: any Channel) -> Bool {
-        let opened = open.withLock { open in
-            guard open < limit else { return false }
+        let opened: Int? = open.withLock { open in
+            guard open < limit else { return nil }
             open += 1
-            return true
+            return open
         }
-        guard opened else {
+        guard let opened else {
             refused.increment()
             return false
         }
+        gauge.record(opened)
         channel.closeFuture.whenComplete { [self] _ in
-            open.withLock { $0 -= 1 }
+            gauge.record(open.withLock { open in
+                open -= 1
+                return open
+            })
         }
         return true
     }

@@ -86,10 +86,13 @@ import TokenTestSupport
         #expect(refused.raw.isEmpty)
         let counter = try metrics.expectCounter("token_test_connections_refused_total")
         #expect(counter.totalValue == 1)
+        let open = try metrics.expectGauge("token_test_connections_open")
+        #expect(open.lastValue == 1)
         // The first goes on.
         try await Self.expectEcho(first, "three", total: 8)
         try await first.close()
         #expect(try await first.collector.closed.futureResult.get() == "onethree")
+        #expect(try await eventually(within: .seconds(5)) { open.lastValue == 0 }, "\(String(describing: open.lastValue))")
         running.cancel()
         try await running.value
     }
