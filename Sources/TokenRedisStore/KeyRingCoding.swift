@@ -27,7 +27,7 @@ enum KeyRingCoding {
     static func decode(_ bytes: [UInt8]) throws(TokenStoreError) -> [StoredSigningKey] {
         var buffer = ByteBuffer(bytes: bytes)
         guard buffer.readInteger(as: UInt8.self) == version, let count = buffer.readInteger(as: UInt16.self),
-            count <= RedisTokenStore.maxSigningKeys
+            count <= StoredSigningKey.maxRingSize
         else { throw .corrupt("the key ring has an unknown format") }
         var keys: [StoredSigningKey] = []
         for _ in 0..<count {

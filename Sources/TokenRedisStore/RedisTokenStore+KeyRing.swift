@@ -34,18 +34,9 @@ extension RedisTokenStore {
         _ keys: [StoredSigningKey],
         logging change: KeyRingChange
     ) async throws(TokenStoreError) -> [RevocationEvent] {
-        guard keys.count <= Self.maxSigningKeys else {
-            throw .rejected("a key ring holds at most \(Self.maxSigningKeys) keys")
-        }
+        try StoredSigningKey.checkRing(keys)
         guard let masterKey = configuration.masterKey else {
             throw .rejected("the Redis store needs a master key to store signing keys")
-        }
-        var keyIDs = Set<String>()
-        for key in keys {
-            guard keyIDs.insert(key.keyID).inserted else { throw .rejected("duplicate key id \(key.keyID)") }
-            guard (1...16_384).contains(key.privateKeyPKCS8.count) else {
-                throw .rejected("the private key of \(key.keyID) is empty or too large")
-            }
         }
         try change.check(maxValueLength: Self.maxValueLength)
         let sealed: [UInt8]

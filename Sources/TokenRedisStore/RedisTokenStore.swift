@@ -21,8 +21,6 @@ import TokenStore
 public final class RedisTokenStore: TokenStore {
     /// The most events one `revocationEvents` call returns, whatever its `limit`.
     public static let maxEventsPerRead = 10_000
-    /// The most keys a key ring may hold.
-    public static let maxSigningKeys = 64
     /// The longest revocation value or reason, session id or subject, in bytes.
     static let maxValueLength = 4_096
     static let maxHashLength = 64

@@ -49,19 +49,7 @@ extension EmbeddedTokenStore {
         _ keys: [StoredSigningKey],
         logging change: KeyRingChange
     ) async throws(TokenStoreError) -> [RevocationEvent] {
-        guard keys.count <= Self.maxSigningKeys else {
-            throw .rejected("a key ring holds at most \(Self.maxSigningKeys) keys")
-        }
-        var keyIDs = Set<String>()
-        for key in keys {
-            guard KeyFileDirectory.isValidKeyID(key.keyID) else {
-                throw .rejected("a key id must be 1 to 64 of A-Z a-z 0-9 _ -")
-            }
-            guard keyIDs.insert(key.keyID).inserted else { throw .rejected("duplicate key id \(key.keyID)") }
-            guard (1...KeyFileDirectory.maxKeyFileSize).contains(key.privateKeyPKCS8.count) else {
-                throw .rejected("the private key of \(key.keyID) is empty or too large")
-            }
-        }
+        try StoredSigningKey.checkRing(keys)
         try change.check(maxValueLength: Self.maxValueLength)
         let keyFiles = self.keyFiles
         let logger = self.logger

@@ -24,8 +24,6 @@ import Darwin
 public final class EmbeddedTokenStore: TokenStore {
     /// The most events one `revocationEvents` call returns, whatever its `limit`.
     public static let maxEventsPerRead = 10_000
-    /// The most keys a key ring may hold.
-    public static let maxSigningKeys = 64
     /// The longest revocation value or reason, and the longest refresh token hash, in bytes.
     static let maxValueLength = 4_096
     static let maxHashLength = 64

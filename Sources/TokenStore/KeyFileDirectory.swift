@@ -12,7 +12,7 @@ import Foundation
 /// The directory of private key files, `<kid>.der`, each readable by the owner only.
 struct KeyFileDirectory: Sendable {
     /// The largest key file read back (PKCS#8 DER of an Ed25519 or P-256 key is far smaller).
-    static let maxKeyFileSize = 16 * 1024
+    static let maxKeyFileSize = StoredSigningKey.maxPrivateKeyBytes
 
     /// The directory's path.
     let path: String
