@@ -66,6 +66,8 @@ import TokenTestSupport
                 "token_signing_key_age_seconds": "gauge",
                 "token_http_connections_refused": "counter",
                 "token_rpc_connections_refused": "counter",
+                "token_http_connections_open": "gauge",
+                "token_rpc_connections_open": "gauge",
                 "token_rpc_tls_handshake_failures": "counter",
             ]
         )
