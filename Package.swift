@@ -91,6 +91,7 @@ let package = Package(
         .target(
             name: "TokenHTTP",
             dependencies: [
+                "TokenCore",
                 "TokenServerCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

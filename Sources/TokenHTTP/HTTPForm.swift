@@ -1,4 +1,5 @@
 import NIOCore
+import TokenCore
 
 /// The fields of an `application/x-www-form-urlencoded` body or query string, in order: `+` is a
 /// space and `%XX` a byte, and the result must be UTF-8. Unlike browsers, it refuses a `%` that is
@@ -73,11 +74,11 @@ public struct HTTPForm: Sendable, Hashable {
             case UInt8(ascii: "+"):
                 bytes.append(UInt8(ascii: " "))
             case UInt8(ascii: "%"):
-                guard index != component.endIndex, let high = hexValue(component[index]) else {
+                guard index != component.endIndex, let high = Hex.value(of: component[index]) else {
                     throw HTTPFormError("a % is not followed by two hex digits")
                 }
                 index = component.index(after: index)
-                guard index != component.endIndex, let low = hexValue(component[index]) else {
+                guard index != component.endIndex, let low = Hex.value(of: component[index]) else {
                     throw HTTPFormError("a % is not followed by two hex digits")
                 }
                 index = component.index(after: index)
@@ -90,15 +91,6 @@ public struct HTTPForm: Sendable, Hashable {
             throw HTTPFormError("a field is not UTF-8")
         }
         return text
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

@@ -31,7 +31,7 @@ final class BenchSession {
         "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "verify.warm.cores",
         "verify.zipf", "verify.pause", "session.redis", "validate.rpc", "issue.rpc", "refresh.rpc", "revoke.rpc",
         "redis.set", "issue.rpc.redis", "refresh.rpc.redis", "revoke.rpc.redis", "propagation", "key.propagation",
-        "memory", "memory.cache",
+        "gate.auth", "gate.propagation", "memory", "memory.cache",
     ]
 
     /// The scenarios that need a Redis server.
@@ -42,7 +42,7 @@ final class BenchSession {
     let settings: Settings
     let directory: String
     private let bench: BenchService
-    private let client: TokenServiceClient
+    let client: TokenServiceClient
     private let endpoint: RPCEndpoint
     let validatorConfiguration: TokenValidatorConfiguration
     let validator: TokenValidator
@@ -166,6 +166,8 @@ final class BenchSession {
                 await rig.stop()
                 throw error
             }
+        case "gate.auth": return try await GateScenarios(session: self).auth()
+        case "gate.propagation": return try await GateScenarios(session: self).propagation()
         case "memory":
             return try memory(
                 "memory", structure: "mirror", note: "mirror of 1,000,000 revoked token ids, in a process of its own")
@@ -242,11 +244,7 @@ final class BenchSession {
     /// 10,000 live tokens each presented many times, with the revocations mirrored: throughput on
     /// one core, then a pass that times each call.
     private func warm() async throws -> ScenarioResult {
-        try await ensureRevocations()
-        let tokens = try await liveTokens()
-        for token in tokens {
-            guard await validator.verify(token).isValid else { throw ValidationError("a live token did not verify") }
-        }
+        let tokens = try await verifiedLiveTokens()
         let clock = ContinuousClock()
         var index = 0
         var rates: [Double] = []
@@ -282,6 +280,17 @@ final class BenchSession {
             warmTokens = try await issue(10_000).map(\.accessToken)
         }
         return warmTokens
+    }
+
+    /// The live tokens, each verified once (so cached), with the revocations mirrored: where the
+    /// warm scenarios start.
+    func verifiedLiveTokens() async throws -> [String] {
+        try await ensureRevocations()
+        let tokens = try await liveTokens()
+        for token in tokens {
+            guard await validator.verify(token).isValid else { throw ValidationError("a live token did not verify") }
+        }
+        return tokens
     }
 
     // MARK: - RPC

@@ -157,13 +157,6 @@ struct TokenGateCommand: AsyncParsableCommand {
     }
 }
 
-extension HTTPServerConfiguration {
-    /// The gate's limits: a token of up to 8 KiB fits in a header and in an introspection form.
-    static var gate: HTTPServerConfiguration {
-        HTTPServerConfiguration(maxHeaderCount: 100, maxBodyBytes: 16_384, maxConnections: 1_024)
-    }
-}
-
 /// Prints the line supervisors wait for, once the port is bound and the validator can answer on its
 /// own (keys loaded, revocation mirror current).
 struct GateAnnouncer: Service {

@@ -309,6 +309,8 @@ import TokenWire
             let issued = try await server.client("issuer").issue(IssueRequest(subject: "grace"))
             let configuration = ValidatorHarness.configuration(port: server.port)
             try await ValidatorHarness.run(configuration, clock: server.clock) { validator in
+                // Short, for the slow client below, yet longer than the stalls of a loaded machine in
+                // the middle of a request and than the flood's 1 s stall detection.
                 try await Self.withGate(validator, configure: { $0.readTimeout = .seconds(3) }) { port in
                     let fields = (0..<101).map { "X-F\($0): v\r\n" }.joined()
                     let many = try await RawHTTP.exchange(port: port, "GET /auth HTTP/1.1\r\n\(fields)\r\n")
