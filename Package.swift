@@ -145,6 +145,7 @@ let package = Package(
             name: "TokenServer",
             dependencies: [
                 "TokenRPC",
+                "TokenServerCore",
                 "TokenHTTP",
                 "TokenStore",
                 "TokenCore",
@@ -260,6 +261,7 @@ let package = Package(
             name: "TokenRPCTests",
             dependencies: [
                 "TokenRPC",
+                "TokenServerCore",
                 "TokenWire",
                 "TokenTestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
