@@ -170,6 +170,7 @@ let package = Package(
             name: "TokenServer",
             dependencies: [
                 "TokenRPC",
+                "TokenServerCore",
                 "TokenHTTP",
                 "TokenOAuth",
                 "TokenStore",
@@ -315,6 +316,7 @@ let package = Package(
             name: "TokenRPCTests",
             dependencies: [
                 "TokenRPC",
+                "TokenServerCore",
                 "TokenWire",
                 "TokenTestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -80,7 +80,8 @@ struct RevocationMirror {
                 pendingSnapshot = nil
                 return .resume
             }
-            var snapshot = pendingSnapshot ?? SharedRevocationSet.Contents()
+            // Taken out while it grows: a second reference would copy what it holds on every batch.
+            var snapshot = pendingSnapshot.take() ?? SharedRevocationSet.Contents()
             for event in batch.events {
                 if let event = RevocationEvent(event) { snapshot.apply(event) }
             }

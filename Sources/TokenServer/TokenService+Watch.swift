@@ -1,5 +1,6 @@
 import TokenCore
 import TokenRPC
+import TokenServerCore
 import TokenStore
 import TokenWire
 
@@ -43,13 +44,19 @@ extension TokenService {
             guard subscription.epoch == epoch else { throw Self.epochChanged }
             // What was stored since the last page and published before the subscription.
             _ = try await sendLog(&stream, snapshot: false)
-            for await item in subscription.items {
-                subscription.took(item)
-                switch item {
-                case .events(let events):
-                    try await stream.send(events.filter { $0.seq > stream.lastSent }, snapshot: false)
-                case .heartbeat:
-                    try await stream.sendCurrent(certified: true)
+            // Live, the stream runs on its connection's event loop: what the hub hands to every
+            // watcher is queued there without a hop to another thread and back per watcher. (The
+            // backlog above runs elsewhere, so that it cannot keep the loop's other connections
+            // waiting; a live stream has only what the hub handed it.)
+            try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: context.eventLoop)) {
+                for await item in subscription.items {
+                    subscription.took(item)
+                    switch item {
+                    case .events(let events):
+                        try await stream.send(events.filter { $0.seq > stream.lastSent }, snapshot: false)
+                    case .heartbeat:
+                        try await stream.sendCurrent(certified: true)
+                    }
                 }
             }
         } catch {

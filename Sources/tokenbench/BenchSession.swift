@@ -31,12 +31,13 @@ final class BenchSession {
         "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "verify.warm.cores",
         "verify.zipf", "verify.pause", "session.redis", "validate.rpc", "issue.rpc", "refresh.rpc", "revoke.rpc",
         "redis.set", "issue.rpc.redis", "refresh.rpc.redis", "revoke.rpc.redis", "propagation", "key.propagation",
-        "gate.auth", "gate.propagation", "memory", "memory.cache",
+        "propagation.redis", "propagation.1000", "validator.ready", "gate.auth", "gate.propagation", "memory",
+        "memory.cache",
     ]
 
     /// The scenarios that need a Redis server.
     static let redisScenarios: Set<String> = [
-        "session.redis", "redis.set", "issue.rpc.redis", "refresh.rpc.redis", "revoke.rpc.redis",
+        "session.redis", "redis.set", "issue.rpc.redis", "refresh.rpc.redis", "revoke.rpc.redis", "propagation.redis",
     ]
 
     let settings: Settings
@@ -153,7 +154,14 @@ final class BenchSession {
         case "revoke.rpc.redis":
             let result = try await revokeRPC(name, client: try await redisClient(), note: "durable, Redis store, 64 callers")
             return rates["redis.set"].map { result.compared(to: "redis.set", rate: $0) } ?? result
-        case "propagation": return try await propagation()
+        case "propagation": return try await PropagationScenario(session: self).run(name)
+        case "propagation.redis":
+            guard let url = settings.redisURL else { throw ValidationError("this scenario needs --redis URL") }
+            return try await PropagationScenario(session: self).run(name, redisURL: url)
+        case "propagation.1000":
+            return try await WatcherFanoutScenario.run(
+                directory: directory + "-propagation-1000", watchers: 1_000, revocations: settings.propagations)
+        case "validator.ready": return try await ValidatorReadyScenario(session: self).run()
         case "key.propagation":
             let rig = try await PropagationRig.start(
                 directory: directory + "-key-propagation", watchers: settings.watchers,
@@ -475,34 +483,6 @@ final class BenchSession {
     }
 
     // MARK: - Propagation and memory
-
-    /// Times each revocation from the Revoke's answer until every watching validator applied it, on
-    /// a service of its own (`PropagationRig`).
-    private func propagation() async throws -> ScenarioResult {
-        let rig = try await PropagationRig.start(
-            directory: directory + "-propagation", watchers: settings.watchers, validator: validatorConfiguration)
-        do {
-            let tokens = try await issue(settings.propagations, client: rig.client)
-            var latency = LatencyRecorder()
-            for token in tokens {
-                let seq = try await rig.client.revoke(RevokeRequest(target: .tokenID(token.tokenID))).seq
-                let answered = ContinuousClock.now
-                try await rig.waitUntilEveryValidatorApplied(seq: seq)
-                latency.record(ContinuousClock.now - answered)
-                guard await rig.validators[0].verify(token.accessToken).outcome == .invalid(.revoked) else {
-                    throw ValidationError("a revoked token was not rejected")
-                }
-            }
-            await rig.stop()
-            return ScenarioResult(
-                name: "propagation", latency: latency,
-                note: "Revoke answered → all \(settings.watchers) validators applied it, "
-                    + "\(settings.propagations) revocations")
-        } catch {
-            await rig.stop()
-            throw error
-        }
-    }
 
     /// Bytes per entry of one of the validator's structures holding 1,000,000 entries, measured in a
     /// process of its own (`tokenbench memory --structure …`): the revocation mirror (the server

@@ -68,9 +68,10 @@ struct MemoryCommand: ParsableCommand {
         }
     }
 
-    /// The process's resident memory, from `/proc/self/statm` (0 where it cannot be read).
-    static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    /// A process's resident memory (this one's by default), from `/proc/PID/statm` (0 where it cannot
+    /// be read).
+    static func residentBytes(ofProcess process: String = "self") -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(process)/statm", encoding: .utf8) else { return 0 }
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))

@@ -6,32 +6,48 @@ import TokenServer
 
 /// What the propagation scenarios time against: a service of its own (embedded store in a
 /// directory of its own, so that the validators' start does not load the snapshot of what the other
-/// scenarios made) and `watchers` validators following it, every one ready.
+/// scenarios made) and `watchers` validators following it, every one ready. On Redis, two instances
+/// share the store: the client calls instance A, the validators watch instance B.
 struct PropagationRig {
+    /// A client of the instance that revokes (A).
     let client: TokenServiceClient
     let validators: [TokenValidator]
-    private let bench: BenchService
+    private let services: [BenchService]
     private let tasks: [Task<Void, any Error>]
     private let directory: String
 
-    /// Starts the service and the validators (configured as `validator`, on the new service).
+    /// Starts the service (or, with `redisURL`, two instances on that Redis) and the validators
+    /// (configured as `validator`, on the watched instance).
     static func start(
         directory: String,
         watchers: Int,
-        validator: TokenValidatorConfiguration
+        validator: TokenValidatorConfiguration,
+        redisURL: String? = nil
     ) async throws -> PropagationRig {
         var logger = Logger(label: "tokenbench")
         logger.logLevel = .error
-        let bench = try await BenchService.start(
-            configuration: TokenServiceConfiguration(issuer: "https://bench.example"), directory: directory,
-            logger: logger)
-        let endpoint = RPCEndpoint(host: "127.0.0.1", port: bench.port)
-        var configuration = validator
-        configuration.endpoints = [endpoint]
-        let validators = (0..<watchers).map { _ in TokenValidator(configuration: configuration) }
+        let configuration = TokenServiceConfiguration(issuer: "https://bench.example")
+        var services = [
+            try await BenchService.start(
+                configuration: configuration, directory: directory, redisURL: redisURL, logger: logger)
+        ]
+        if redisURL != nil {
+            do {
+                services.append(
+                    try await BenchService.start(
+                        configuration: configuration, directory: directory, redisURL: redisURL, logger: logger))
+            } catch {
+                services[0].cancel()
+                throw error
+            }
+        }
+        let revoking = RPCEndpoint(host: "127.0.0.1", port: services[0].port)
+        var validatorConfiguration = validator
+        validatorConfiguration.endpoints = [RPCEndpoint(host: "127.0.0.1", port: services[services.count - 1].port)]
+        let validators = (0..<watchers).map { _ in TokenValidator(configuration: validatorConfiguration) }
         let rig = PropagationRig(
-            client: TokenServiceClient(endpoints: [endpoint], credential: "bench"), validators: validators,
-            bench: bench, tasks: validators.map { validator in Task { try await validator.run() } },
+            client: TokenServiceClient(endpoints: [revoking], credential: "bench"), validators: validators,
+            services: services, tasks: validators.map { validator in Task { try await validator.run() } },
             directory: directory)
         do {
             for validator in validators {
@@ -54,12 +70,14 @@ struct PropagationRig {
         }
     }
 
-    /// Stops the validators, the client and the service, and removes the store.
+    /// Stops the validators, the client and the services, and removes the store.
     func stop() async {
         tasks.forEach { $0.cancel() }
         for task in tasks { _ = await task.result }
         await client.close()
-        try? await bench.stop()
+        for service in services.reversed() {
+            try? await service.stop()
+        }
         try? FileManager.default.removeItem(atPath: directory)
     }
 }

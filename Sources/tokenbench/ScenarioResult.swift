@@ -13,6 +13,10 @@ struct ScenarioResult: Encodable, Sendable {
     var bytesPerEntry: Double?
     /// The share of verifications answered from the cache.
     var hitRate: Double?
+    /// The server's resident memory per idle watch stream.
+    var bytesPerWatcher: Double?
+    /// How long the scenario's one timed step took (the median of its rounds).
+    var seconds: Double?
     /// A few words on what was measured.
     var note: String
 
@@ -33,7 +37,8 @@ struct ScenarioResult: Encodable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case name, opsPerSecond = "ops_per_s", p50 = "p50_us", p99 = "p99_us", p999 = "p999_us", max = "max_us"
-        case baseline, ratio, bytesPerEntry = "bytes_per_entry", hitRate = "hit_rate", note
+        case baseline, ratio, bytesPerEntry = "bytes_per_entry", hitRate = "hit_rate"
+        case bytesPerWatcher = "bytes_per_watcher", seconds, note
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -50,6 +55,8 @@ struct ScenarioResult: Encodable, Sendable {
         try container.encodeIfPresent(ratio, forKey: .ratio)
         try container.encodeIfPresent(bytesPerEntry, forKey: .bytesPerEntry)
         try container.encodeIfPresent(hitRate, forKey: .hitRate)
+        try container.encodeIfPresent(bytesPerWatcher, forKey: .bytesPerWatcher)
+        try container.encodeIfPresent(seconds, forKey: .seconds)
         try container.encode(note, forKey: .note)
     }
 
@@ -74,6 +81,12 @@ struct ScenarioResult: Encodable, Sendable {
         }
         if let hitRate {
             parts.append(String(format: "hit rate %.4f", hitRate))
+        }
+        if let bytesPerWatcher {
+            parts.append("\(Int(bytesPerWatcher.rounded())) bytes per watcher")
+        }
+        if let seconds {
+            parts.append(String(format: "%.3f s", seconds))
         }
         parts.append("(\(note))")
         return parts.joined(separator: "  ")

@@ -6,6 +6,9 @@ struct TokenBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenbench",
         abstract: "Benchmarks of the token service.",
-        subcommands: [AllCommand.self, EngineCommand.self, ServiceCommand.self, MemoryCommand.self, FanoutCommand.self]
+        subcommands: [
+            AllCommand.self, EngineCommand.self, ServiceCommand.self, MemoryCommand.self, FanoutCommand.self,
+            ServeCommand.self,
+        ]
     )
 }

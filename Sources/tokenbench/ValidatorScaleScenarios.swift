@@ -291,7 +291,7 @@ struct ValidatorScaleScenarios {
     }
 
     /// The CPU time this process has used, in seconds.
-    private static func processCPUSeconds() -> Double {
+    static func processCPUSeconds() -> Double {
         var spec = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9

@@ -361,11 +361,14 @@ import TokenWire
         await server.stop()
     }
 
-    @Test func aSlowStreamReaderIsServedCompletelyWithoutSlowingOthers() async throws {
+    /// Also written from the connection's event loop: each message is queued at once while the
+    /// connection has room and waits for room when it has none, so they keep their order.
+    @Test(arguments: [RPCTestServer.bulk, RPCTestServer.bulkOnLoop])
+    func aSlowStreamReaderIsServedCompletelyWithoutSlowingOthers(method: String) async throws {
         let server = try await RPCTestServer.start()
         // 8 MiB, far beyond what the sockets buffer, read a little at a time.
         let slow = try await RawConnection.connect(port: server.port, autoRead: false, receiveBufferSize: 16_384)
-        try await slow.send(call(1, RPCTestServer.bulk, "512"))
+        try await slow.send(call(1, method, "512"))
         var responses: [RpcResponse] = []
         while responses.isEmpty, let round = await slow.readOneRound() {
             responses += round

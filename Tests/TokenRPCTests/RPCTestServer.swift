@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import TokenRPC
+import TokenServerCore
 import TokenWire
 
 /// A real `RPCServer` on 127.0.0.1 (free port) with methods that let tests steer their handlers.
@@ -24,6 +25,7 @@ final class RPCTestServer: Sendable {
     static let later = "/test.Test/Later"
     static let deferredEcho = "/test.Test/DeferredEcho"
     static let bulk = "/test.Test/Bulk"
+    static let bulkOnLoop = "/test.Test/BulkOnLoop"
 
     /// SHA-256 of "issuer-key", "validator-key" and "admin-key".
     static let issuerDigest = "5d3ba21c7e7f4616b9c059855555ba1c7dbd7cfa40398e9936c812941c3576a8"
@@ -184,9 +186,20 @@ final class RPCTestServer: Sendable {
             // The number of 16 KiB messages the request names, numbered in their first 8 bytes.
             .serverStreaming(bulk, role: nil, request: RawBytes.self, response: RawBytes.self) { request, _, writer in
                 for index in 0..<(Int(request.text) ?? 0) {
-                    var bytes = [UInt8](repeating: 0x42, count: 16_384)
-                    withUnsafeBytes(of: UInt64(index).bigEndian) { bytes.replaceSubrange(0..<8, with: $0) }
-                    try await writer.write(RawBytes(bytes))
+                    try await writer.write(numbered(index))
+                }
+            },
+            // The same, written from the connection's event loop (as a live revocation stream writes),
+            // where a message is queued at once while the connection has room and waits otherwise.
+            .serverStreaming(bulkOnLoop, role: nil, request: RawBytes.self, response: RawBytes.self) {
+                request,
+                context,
+                writer in
+                try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: context.eventLoop)) {
+                    guard context.eventLoop.inEventLoop else { throw TestFailure() }
+                    for index in 0..<(Int(request.text) ?? 0) {
+                        try await writer.write(numbered(index))
+                    }
                 }
             },
             .serverStreaming(forever, role: nil, request: RawBytes.self, response: RawBytes.self) { _, _, writer in
@@ -196,6 +209,13 @@ final class RPCTestServer: Sendable {
             },
         ]
     }
+}
+
+/// A 16 KiB message carrying `index` in its first 8 bytes.
+private func numbered(_ index: Int) -> RawBytes {
+    var bytes = [UInt8](repeating: 0x42, count: 16_384)
+    withUnsafeBytes(of: UInt64(index).bigEndian) { bytes.replaceSubrange(0..<8, with: $0) }
+    return RawBytes(bytes)
 }
 
 /// An error that is not an `RPCError`.

@@ -15,7 +15,11 @@ SCENARIOS = [
     "sign.raw", "verify.raw", "mint", "verify.local", "verify.mirror", "verify.warm", "verify.warm.cores",
     "verify.zipf", "verify.pause", "session.redis", "validate.rpc", "issue.rpc", "refresh.rpc", "revoke.rpc",
     "redis.set", "issue.rpc.redis", "refresh.rpc.redis", "revoke.rpc.redis", "propagation", "key.propagation",
-    "gate.auth", "gate.propagation", "memory", "memory.cache",
+    "propagation.redis", "propagation.1000", "validator.ready", "gate.auth", "gate.propagation", "memory",
+    "memory.cache",
+]
+LATENCY_ONLY = [
+    "propagation", "key.propagation", "propagation.redis", "propagation.1000", "validator.ready", "gate.propagation",
 ]
 MEMORY = ["memory", "memory.cache"]
 PLOTTED = ["verify.local", "verify.warm", "validate.rpc", "session.redis"]
@@ -51,7 +55,7 @@ def test_every_scenario_reports_its_figures(report):
         assert name in stdout
     timed = [name for name in SCENARIOS if name not in MEMORY]
     for name in timed:
-        if name not in ("propagation", "key.propagation", "gate.propagation"):
+        if name not in LATENCY_ONLY:
             assert by_name[name]["ops_per_s"] > 0, name
     for name in timed:
         scenario = by_name[name]
@@ -63,13 +67,22 @@ def test_every_scenario_reports_its_figures(report):
         assert by_name[name]["baseline"] == baseline
         assert by_name[name]["ratio"] > 0
     assert by_name["validate.rpc"]["baseline"].startswith("verify.raw ×")
-    assert "ops_per_s" not in by_name["propagation"]
+    for name in LATENCY_ONLY:
+        assert "ops_per_s" not in by_name[name], name
     assert 0 <= by_name["verify.zipf"]["hit_rate"] <= 1
     for name in MEMORY:
         assert 16 <= by_name[name]["bytes_per_entry"] <= 1000, name
         assert "ratio" not in by_name[name]
     assert "ops_per_s" not in by_name["key.propagation"]
     assert "ops_per_s" not in by_name["gate.propagation"]
+    # The server's memory per idle watch stream: some, and far below what a validator holds.
+    assert 0 < by_name["propagation.1000"]["bytes_per_watcher"] < 1 << 20
+    assert "1000 streams" in by_name["propagation.1000"]["note"]
+    assert "instance B" in by_name["propagation.redis"]["note"]
+    ready = by_name["validator.ready"]
+    assert 0 < ready["seconds"] <= ready["max_us"] / 1e6 * 1.001
+    # Each revocation of the snapshot crosses the wire as a token id and its times.
+    assert 16 <= ready["bytes_per_entry"] <= 1000
 
 
 def test_results_json_in_the_report_matches(report):
