@@ -5,8 +5,23 @@ import TokenWire
 /// `key.propagation`: an emergency rotation, from RotateKeys(revoke_previous) answered until every
 /// validator refuses the revoked key's tokens, those it had verified (cached) included.
 enum KeyPropagationScenario {
+    /// Times `session`'s `keyRotations` emergency rotations on a rig of their own.
+    static func run(session: BenchSession) async throws -> ScenarioResult {
+        let rig = try await PropagationRig.start(
+            directory: session.directory + "-key-propagation", watchers: session.settings.watchers,
+            validator: session.validatorConfiguration)
+        do {
+            let result = try await run(on: rig, rotations: session.settings.keyRotations)
+            await rig.stop()
+            return result
+        } catch {
+            await rig.stop()
+            throw error
+        }
+    }
+
     /// Times `rotations` emergency rotations one after the other on `rig`.
-    static func run(on rig: PropagationRig, rotations: Int) async throws -> ScenarioResult {
+    private static func run(on rig: PropagationRig, rotations: Int) async throws -> ScenarioResult {
         var latency = LatencyRecorder()
         for _ in 0..<rotations {
             // A token of the key about to leak, verified (and so cached) by every validator.
