@@ -5,11 +5,7 @@ import TokenStore
 /// revoked. Reading the log is in `RedisTokenStore+RevocationLog.swift`.
 extension RedisTokenStore {
     public func revoke(_ revocation: RevocationRequest) async throws(TokenStoreError) -> RevocationReceipt {
-        guard revocation.value.utf8.count <= Self.maxValueLength, revocation.reason.utf8.count <= Self.maxValueLength
-        else {
-            throw .rejected("a revocation value or reason is longer than \(Self.maxValueLength) bytes")
-        }
-        guard revocation.kind != .keyRing else { throw .rejected("a key ring change is logged with the key ring") }
+        try revocation.check(maxValueLength: Self.maxValueLength)
         var scriptKeys = [keys.seq, keys.events, keys.liveEvents, keys.revoked(revocation.kind, revocation.value)]
         switch revocation.kind {
         case .token, .signingKey, .keyRing:

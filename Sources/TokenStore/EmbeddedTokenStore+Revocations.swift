@@ -4,11 +4,7 @@ import TokenCore
 /// transaction. Reading the log is in `EmbeddedTokenStore+RevocationLog.swift`.
 extension EmbeddedTokenStore {
     public func revoke(_ revocation: RevocationRequest) async throws(TokenStoreError) -> RevocationReceipt {
-        guard revocation.value.utf8.count <= Self.maxValueLength, revocation.reason.utf8.count <= Self.maxValueLength
-        else {
-            throw .rejected("a revocation value or reason is longer than \(Self.maxValueLength) bytes")
-        }
-        guard revocation.kind != .keyRing else { throw .rejected("a key ring change is logged with the key ring") }
+        try revocation.check(maxValueLength: Self.maxValueLength)
         return try await write { database throws(TokenStoreError) in
             let revocation = revocation.timesAreDecided ? revocation : try Self.decideTimes(of: revocation, on: database)
             let event = try Self.insertEvent(revocation, on: database)

@@ -335,6 +335,16 @@ public struct RevocationRequest: Sendable, Hashable {
         self.reason = reason
         self.timesAreDecided = timesAreDecided
     }
+
+    /// Checks a revocation before a store logs it: its value and reason fit `maxValueLength`
+    /// bytes, and it is no key ring change (those are logged with the key ring).
+    /// - Throws: `TokenStoreError.rejected`, naming what is wrong.
+    public func check(maxValueLength: Int) throws(TokenStoreError) {
+        guard value.utf8.count <= maxValueLength, reason.utf8.count <= maxValueLength else {
+            throw .rejected("a revocation value or reason is longer than \(maxValueLength) bytes")
+        }
+        guard kind != .keyRing else { throw .rejected("a key ring change is logged with the key ring") }
+    }
 }
 
 /// What a stored revocation produced.
