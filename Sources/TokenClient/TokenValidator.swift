@@ -103,6 +103,11 @@ public final class TokenValidator: Service, Sendable {
         audience: String? = nil,
         mode: VerificationMode = .standard
     ) async -> TokenValidation {
+        // Too long to be a token: refused as the verifier would, before it costs a digest.
+        guard token.utf8.count <= CompactJWS.maxLength else {
+            counters.increment(.cacheMisses)
+            return TokenValidation(outcome: .invalid(.malformed), claims: nil, source: .local)
+        }
         let audience = audience ?? configuration.audience
         let now = clock.now()
         let digest = SHA256Digest(of: token)

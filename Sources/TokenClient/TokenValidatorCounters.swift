@@ -16,8 +16,8 @@ final class TokenValidatorCounters: Sendable {
         case keyWaitsRanOut
     }
 
-    /// One cache line of words per stripe.
-    private static let wordsPerStripe = 8
+    /// Whole cache lines of words per stripe, a word per counter.
+    private static let wordsPerStripe = (Counter.allCases.count + 7) & ~7
     private let stripeMask: Int
     private let words: AtomicWords
 

@@ -17,12 +17,6 @@ public struct SHA256Digest: Sendable, Hashable {
         }
     }
 
-    /// Creates a digest from its four words (as `words` gives them).
-    /// - Parameter words: The words.
-    public init(words: (UInt64, UInt64, UInt64, UInt64)) {
-        self.words = words
-    }
-
     private init(digesting bytes: UnsafeBufferPointer<UInt8>) {
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         withUnsafeMutableBytes(of: &words) { digest in

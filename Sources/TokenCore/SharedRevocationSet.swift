@@ -73,12 +73,22 @@ public final class SharedRevocationSet: Sendable {
     /// - Returns: True when revoked.
     public func isRevoked(_ claims: Claims) -> Bool {
         let tokenID = claims.tokenID
-        if shards[Self.shard(ofID: tokenID)].set.withLock({ $0.isTokenRevoked(tokenID) }) { return true }
+        let tokenRevoked =
+            if let id = TokenID(tokenID) {
+                shards[Self.shard(of: id)].set.withLock { $0.isTokenRevoked(id) }
+            } else {
+                shards[Self.shard(ofOther: tokenID)].set.withLock { $0.isTokenRevoked(tokenID) }
+            }
+        if tokenRevoked { return true }
         let sessionID = claims.sessionID
-        if !sessionID.isEmpty,
-            shards[Self.shard(ofID: sessionID)].set.withLock({ $0.isSessionRevoked(sessionID) })
-        {
-            return true
+        if !sessionID.isEmpty {
+            let sessionRevoked =
+                if let id = TokenID(sessionID) {
+                    shards[Self.shard(of: id)].set.withLock { $0.isSessionRevoked(id) }
+                } else {
+                    shards[Self.shard(ofOther: sessionID)].set.withLock { $0.isSessionRevoked(sessionID) }
+                }
+            if sessionRevoked { return true }
         }
         let subject = claims.subject
         let issuedAt = claims.issuedAt
@@ -176,7 +186,12 @@ public final class SharedRevocationSet: Sendable {
 
     private static func shard(ofID value: String) -> Int {
         if let id = TokenID(value) { return shard(of: id) }
-        return shard(of: RevocationProbe.fingerprint(ofSubject: value))
+        return shard(ofOther: value)
+    }
+
+    /// The shard of a value that is not a canonical id.
+    private static func shard(ofOther value: String) -> Int {
+        shard(of: RevocationProbe.fingerprint(ofSubject: value))
     }
 
     private static func shard(of id: TokenID) -> Int {
