@@ -9,15 +9,7 @@ extension RedisTokenStore {
         guard let values = reply.array, values.count == 2 else { throw .corrupt("MGET answered \(reply)") }
         if values[0].isNull { return StoredKeyRing(keys: [], seq: 0) }
         guard let sealed = values[0].bytes else { throw .corrupt("the key ring is not a string") }
-        let seq: UInt64
-        if values[1].isNull {
-            seq = 0
-        } else {
-            guard let stored = values[1].int64.flatMap(UInt64.init(exactly:)) else {
-                throw .corrupt("the key ring's seq is not a number")
-            }
-            seq = stored
-        }
+        let seq = try counter(values[1], "the key ring's seq")
         guard let masterKey = configuration.masterKey else {
             throw .unavailable("a key ring is stored but no master key was given to open it")
         }

@@ -144,7 +144,7 @@ struct RedisLogReader: RevocationLogReader {
 }
 
 /// A counter kept as a decimal string; a missing key is 0.
-private func counter(_ reply: RedisValue, _ name: String) throws(TokenStoreError) -> UInt64 {
+func counter(_ reply: RedisValue, _ name: String) throws(TokenStoreError) -> UInt64 {
     if reply.isNull { return 0 }
     guard let value = reply.int64.flatMap(UInt64.init(exactly:)) else { throw .corrupt("\(name) is not a number") }
     return value

@@ -23,18 +23,23 @@ extension RedisTokenStore: SharedTokenStore {
         defer { follower.close() }
         let reader = RedisLogReader(store: self, client: follower)
         var following = false
+        var replicasAskedAt: ContinuousClock.Instant?
         while !Task.isCancelled {
             // Reopens the command connection after an outage even when no call needs it, so that
             // Health says serving again without waiting for a write.
             if !client.isConnected {
                 _ = try? await client.connection().get()
             }
-            if client.configuration.replicasToWait > 0 {
-                try? await refreshConnectedReplicas()
-            }
             do throws(TokenStoreError) {
                 guard let head = await round(reader) else {
                     throw .unavailable("the revocation log could not be read")
+                }
+                // After the round, so that new events never wait for it; about once a second.
+                if client.configuration.replicasToWait > 0,
+                    replicasAskedAt.map({ ContinuousClock.now - $0 >= .seconds(1) }) ?? true
+                {
+                    replicasAskedAt = .now
+                    try? await refreshConnectedReplicas()
                 }
                 if !following {
                     logger.info("following the revocation log", metadata: ["seq": "\(head)"])
@@ -72,7 +77,7 @@ extension RedisTokenStore: SharedTokenStore {
             throw TokenStoreError.unavailable("no randomness for the key ring lock")
         }
         let lock = RedisArgument(keys.keyRingLock)
-        let taken = try await sendChecked(
+        let taken = try await send(
             RedisCommand(
                 "SET",
                 [lock, RedisArgument(token), "NX", "PX", RedisArgument(Self.keyRingLockLease.nanoseconds / 1_000_000)]))

@@ -185,11 +185,6 @@ public final class RedisTokenStore: TokenStore {
         connectedReplicas.store(fields[2].array?.count ?? 0, ordering: .relaxed)
     }
 
-    /// Sends a command; an error reply throws `unavailable`.
-    func sendChecked(_ command: RedisCommand) async throws(TokenStoreError) -> RedisValue {
-        try await send(command)
-    }
-
     func send(_ command: RedisCommand) async throws(TokenStoreError) -> RedisValue {
         let reply = try await sendRaw(command)
         if case .error(let message) = reply {

@@ -52,7 +52,7 @@ extension EmbeddedTokenStore {
 
     public func startRevocationLogEpoch(replacing epoch: UInt64) async throws(TokenStoreError) -> UInt64 {
         let fresh = try RevocationLogHead.randomEpoch()
-        let write: PendingWrite<UInt64>.Body = { database throws(TokenStoreError) -> UInt64 in
+        return try await write { database throws(TokenStoreError) -> UInt64 in
             // The one writer runs this whole: nothing changes the epoch between the read and the write.
             let current = try Self.logMarks(database).epoch
             guard current == epoch else { return current }
@@ -64,9 +64,6 @@ extension EmbeddedTokenStore {
                 [.text(StoreSchema.logEpochKey), .integer(Int64(bitPattern: fresh))])
             return fresh
         }
-        let results = await writeEach([write])
-        guard let result = results.first else { throw .unavailable("the epoch write was not run") }
-        return try result.get()
     }
 
     /// The log's epoch (0 when none was started) and the highest seq purged.

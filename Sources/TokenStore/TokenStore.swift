@@ -188,11 +188,10 @@ public struct KeyRingChange: Sendable, Hashable {
             throw .rejected("a published key ring must be 1 to \(Self.maxPublishedRingLength) bytes")
         }
         for revocation in revokedKeys {
-            guard revocation.kind == .signingKey, !revocation.value.isEmpty,
-                revocation.value.utf8.count <= maxValueLength, revocation.reason.utf8.count <= maxValueLength
-            else {
-                throw .rejected("a key ring change revokes keys only, each by a kid of 1 to \(maxValueLength) bytes")
+            guard revocation.kind == .signingKey, !revocation.value.isEmpty else {
+                throw .rejected("a key ring change revokes keys only, each by a kid")
             }
+            try revocation.check(maxValueLength: maxValueLength)
         }
     }
 }
