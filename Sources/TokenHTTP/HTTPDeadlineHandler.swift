@@ -24,7 +24,10 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler {
     private var state = State.waitingForRequest
     private var draining = false
     private var timer: Scheduled<Void>?
+    /// Runs while bytes of an answer wait for the socket; re-armed whenever the socket takes some.
     private var writeTimer: Scheduled<Void>?
+    /// Writes not yet taken whole by the socket.
+    private var pendingWrites = 0
 
     init(readTimeout: Duration, idleTimeout: Duration) {
         self.readTimeout = TimeAmount(readTimeout)
@@ -50,15 +53,29 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler {
         context.fireChannelRead(data)
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        writeTimer?.cancel()
-        writeTimer = nil
-        if !context.channel.isWritable {
-            writeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) {
-                context.close(promise: nil)
+    /// Every write is watched until the socket has taken it: a peer that takes no byte of an answer,
+    /// however small, for the idle timeout is closed.
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let written = promise ?? context.eventLoop.makePromise()
+        pendingWrites += 1
+        if writeTimer == nil {
+            armWriteTimer(context: context)
+        }
+        written.futureResult.assumeIsolated().whenComplete { [self] _ in
+            pendingWrites -= 1
+            writeTimer?.cancel()
+            writeTimer = nil
+            if pendingWrites > 0 {
+                armWriteTimer(context: context)
             }
         }
-        context.fireChannelWritabilityChanged()
+        context.write(data, promise: written)
+    }
+
+    private func armWriteTimer(context: ChannelHandlerContext) {
+        writeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) {
+            context.close(promise: nil)
+        }
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {

@@ -52,4 +52,43 @@ import Testing
         #expect(!channel.isActive)
         _ = try? channel.finish()
     }
+
+    @Test func aPeerThatTakesNoByteOfAnAnswerForTheIdleTimeoutIsClosed() throws {
+        let channel = EmbeddedChannel()
+        let socket = HeldWrites()
+        try channel.pipeline.syncOperations.addHandler(socket)
+        try channel.pipeline.syncOperations.addHandler(
+            HTTPDeadlineHandler(readTimeout: .seconds(10), idleTimeout: .seconds(60))
+        )
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"))
+        channel.pipeline.triggerUserOutboundEvent(HTTPConnectionEvent.requestComplete, promise: nil)
+        // A small answer the socket takes: no timeout while the next one waits.
+        channel.writeAndFlush(ByteBuffer(string: "HTTP/1.1 200 OK\r\n\r\n"), promise: nil)
+        socket.takeAll()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(120))
+        #expect(channel.isActive)
+        // One the socket never takes: closed after the idle timeout, counted from the write.
+        channel.writeAndFlush(ByteBuffer(string: "HTTP/1.1 200 OK\r\n\r\n"), promise: nil)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(59))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+    }
+}
+
+/// Stands for a socket whose peer reads nothing: writes stay pending until `takeAll`.
+private final class HeldWrites: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    private var held: [EventLoopPromise<Void>] = []
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if let promise { held.append(promise) }
+    }
+
+    func takeAll() {
+        let taken = held
+        held = []
+        taken.forEach { $0.succeed() }
+    }
 }
