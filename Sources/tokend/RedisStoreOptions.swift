@@ -15,8 +15,6 @@ struct RedisStoreOptions: ParsableArguments {
     static let passwordVariable = "TOKEND_REDIS_PASSWORD"
     /// The environment variable that may hold the sentinels' password.
     static let sentinelPasswordVariable = "TOKEND_REDIS_SENTINEL_PASSWORD"
-    /// The largest password file read.
-    static let maxPasswordFileBytes = 4_096
 
     @Option(
         help: """
@@ -105,24 +103,15 @@ struct RedisStoreOptions: ParsableArguments {
 
     /// The file's content without surrounding whitespace (a trailing newline).
     private static func readPassword(_ path: String, option: String, logger: Logger) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw StartupError("\(option): cannot read \(path)")
+        let secret: (text: String, exposed: Bool)
+        do {
+            secret = try SecretFile.read(path, holding: "password")
+        } catch {
+            throw StartupError("\(option): \(path) \(error)")
         }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: maxPasswordFileBytes + 1)) ?? Data()
-        guard data.count <= maxPasswordFileBytes else {
-            throw StartupError("\(option): \(path) is larger than \(maxPasswordFileBytes) bytes")
+        if secret.exposed {
+            logger.warning("the Redis password file can be read by group or others", metadata: ["path": "\(path)"])
         }
-        guard let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
-            !text.isEmpty
-        else {
-            throw StartupError("\(option): \(path) holds no password (empty, or not UTF-8)")
-        }
-        var info = stat()
-        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
-            logger.warning(
-                "the Redis password file can be read by group or others", metadata: ["path": "\(path)"])
-        }
-        return text
+        return secret.text
     }
 }

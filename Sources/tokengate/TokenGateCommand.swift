@@ -106,9 +106,9 @@ struct TokenGateCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tokengate")
-        let key = try SecretFile.read(keyFile, option: "--key-file", logger: logger)
+        let key = try Self.readKey(keyFile, option: "--key-file", logger: logger)
         let introspectionKey = try introspectKeyFile.map {
-            try SecretFile.read($0, option: "--introspect-key-file", logger: logger)
+            try Self.readKey($0, option: "--introspect-key-file", logger: logger)
         }
         do {
             try tls?.checkFiles()
@@ -155,6 +155,20 @@ struct TokenGateCommand: AsyncParsableCommand {
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
+
+    /// A key file's key; warns when group or others may read it.
+    /// - Throws: `ExitCode(2)` after a one-line message when the file cannot serve (see `SecretFile`).
+    private static func readKey(_ path: String, option: String, logger: Logger) throws -> String {
+        do {
+            let secret = try SecretFile.read(path, holding: "key")
+            if secret.exposed {
+                logger.warning("a key file can be read by group or others", metadata: ["path": "\(path)"])
+            }
+            return secret.text
+        } catch {
+            FileHandle.standardError.write(Data("tokengate: \(option) \(path): \(error)\n".utf8))
+            throw ExitCode(2)
+        }
 }
 
 /// Prints the line supervisors wait for, once the port is bound and the validator can answer on its
@@ -174,5 +188,6 @@ struct GateAnnouncer: Service {
         // FileHandle writes are unbuffered: the line is out before the first request can arrive.
         FileHandle.standardOutput.write(Data("tokengate listening on \(host):\(address.port)\n".utf8))
         try? await gracefulShutdown()
+    }
     }
 }
