@@ -32,11 +32,6 @@ public struct TestCallers: Sendable {
             })
     }
 
-    /// The API key of the named caller.
-    public func key(of name: String) -> String? {
-        callers.first { $0.name == name }?.key
-    }
-
     /// Writes `callers.json` into `directory`.
     /// - Returns: its path.
     public func writeCallersFile(in directory: String) throws -> String {

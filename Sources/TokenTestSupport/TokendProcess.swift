@@ -111,6 +111,16 @@ public final class TokendProcess {
         }
     }
 
+    /// Its resident memory now (`VmRSS` of /proc/PID/status), in bytes.
+    /// - Throws: when /proc cannot be read or holds no `VmRSS`.
+    public func residentBytes() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { throw TokendProcessError(message: "no VmRSS in /proc status") }
+        return kilobytes * 1_024
+    }
+
     /// Sends `signal` without waiting.
     public func send(_ signal: Int32) {
         kill(process.processIdentifier, signal)
@@ -139,7 +149,7 @@ public final class TokendProcess {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let errors = Pipe()
         process.standardError = errors
-        process.standardOutput = Pipe()
+        process.standardOutput = FileHandle.nullDevice
         try process.run()
         let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

@@ -255,14 +255,14 @@ struct RevocationFaultTests {
         }
         await store.close()
         let tokend = try TokendProcess(dataDirectory: data, callersFile: workspace.callers)
-        let before = try Self.residentBytes(of: tokend)
+        let before = try tokend.residentBytes()
 
         // Two watchers on slow links at once; tokend's memory is sampled while they read.
         let watcher = SlowWatcher(port: tokend.port, credential: "validator", bytesPerSecond: 256 * 1_024)
         let peak = Mutex(before)
         let sampler = Task {
             while !Task.isCancelled {
-                let resident = (try? Self.residentBytes(of: tokend)) ?? 0
+                let resident = (try? tokend.residentBytes()) ?? 0
                 peak.withLock { $0 = max($0, resident) }
                 try? await Task.sleep(for: .milliseconds(100))
             }
@@ -322,14 +322,5 @@ struct RevocationFaultTests {
         #expect(try await onTokend.health().serving)
         await onTokend.close()
         await proxy.close()
-    }
-
-    /// The resident memory of a process (`VmRSS` of /proc/PID/status), in bytes.
-    static func residentBytes(of tokend: TokendProcess) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(tokend.process.processIdentifier)/status", encoding: .utf8)
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
-        else { throw TokendProcessError(message: "no VmRSS in /proc status") }
-        return kilobytes * 1_024
     }
 }

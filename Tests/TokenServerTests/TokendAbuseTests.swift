@@ -40,14 +40,6 @@ import TokenWire
         return floods
     }
 
-    /// The resident set of process `pid`, from /proc.
-    static func residentBytes(of pid: Int32) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-        let kilobytes = line?.split(separator: " ").dropFirst().first.flatMap { Int($0) }
-        return try #require(kilobytes, "no VmRSS in /proc/\(pid)/status") * 1_024
-    }
-
     static func client(port: Int, _ caller: String) -> TokenServiceClient {
         TokenServiceClient(
             wrapping: RPCClient(endpoints: [RPCEndpoint(host: "127.0.0.1", port: port)], credential: caller)
@@ -66,7 +58,7 @@ import TokenWire
         _ = try await validator.validate(ValidateRequest(token: token, audience: "api"))
         _ = try await validator.getKeys()
         _ = try await validator.health()
-        let before = try Self.residentBytes(of: tokend.process.processIdentifier)
+        let before = try tokend.residentBytes()
 
         let floods = try await Self.flood(port: tokend.port, token: token)
         for (method, flood) in floods {
@@ -80,7 +72,7 @@ import TokenWire
             #expect(try await validator.validate(ValidateRequest(token: token, audience: "api")).valid)
             answered += 1
         }
-        let growth = try Self.residentBytes(of: tokend.process.processIdentifier) - before
+        let growth = try tokend.residentBytes() - before
         print(
             "tokend flood: 4 connections for \(Self.floodSeconds) s, RSS grew by \(growth / 1_024) KiB;",
             "\(answered) Validate answered meanwhile"

@@ -2,6 +2,7 @@
 import Glibc
 import Synchronization
 import Testing
+import TokenTestSupport
 
 @testable import TokenStore
 
@@ -19,12 +20,10 @@ struct WriterSchedulingTests {
         // tests' stores may run at the same time, with writers of the same name in the middle of a
         // batch, so one writer waiting is what this store's shows. Readers never change policy.
         // It starts waiting a moment after `open` returns.
-        var policies = try Self.storeThreadPolicies()
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !policies["store writer", default: []].contains(Self.waitingForACore), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-            policies = try Self.storeThreadPolicies()
+        _ = try await eventually(within: .seconds(5)) {
+            (try? Self.storeThreadPolicies())?["store writer"]?.contains(Self.waitingForACore) ?? false
         }
+        let policies = try Self.storeThreadPolicies()
         #expect(policies["store writer", default: []].contains(Self.waitingForACore), "\(policies)")
         let readers = policies["store reader 1", default: []]
         #expect(!readers.isEmpty && readers.allSatisfy { $0 == Self.preempting })
